@@ -1,0 +1,62 @@
+"""Configuration from the environment (``MIXPEEK_*``), overridable by CLI flags."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_API_BASE = "https://api.mixpeek.com"
+Transport = Literal["stdio", "sse", "streamable-http"]
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told; each field is also an environment variable ``MIXPEEK_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MIXPEEK_", extra="ignore", populate_by_name=True)
+
+    # Talking to Mixpeek
+    api_key: SecretStr | None = Field(default=None, description="Mixpeek API key (sk_...).")
+    api_base: str = Field(default=DEFAULT_API_BASE, description="Mixpeek API base URL.")
+    namespace: str | None = Field(default=None, description="Namespace name or id, sent as X-Namespace.")
+    connect_timeout: float = Field(default=5.0, gt=0, le=120, description="Connect timeout, seconds.")
+    read_timeout: float = Field(default=30.0, gt=0, le=600, description="Read timeout, seconds.")
+    max_retries: int = Field(default=3, ge=0, le=10, description="Retries of 429/502/503/504 and network errors.")
+    retry_after_cap: float = Field(default=30.0, ge=0, le=300, description="Longest Retry-After honoured, seconds.")
+
+    # wait_for_task
+    wait_default_seconds: float = Field(default=45.0, ge=0, description="Default wait budget of one call.")
+    wait_max_seconds: float = Field(default=600.0, ge=0, le=3600, description="Largest wait budget allowed.")
+
+    # HTTP transports
+    transport: Transport = Field(default="stdio", description="stdio, sse or streamable-http.")
+    host: str = Field(default="127.0.0.1", description="Bind address for the HTTP transports.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Bind port for the HTTP transports.")
+    mcp_auth_token: SecretStr | None = Field(
+        default=None, description="Bearer token clients must send to the HTTP transports."
+    )
+    allowed_hosts: list[str] = Field(default_factory=list, description="Extra Host header values to accept.")
+    allowed_origins: list[str] = Field(default_factory=list, description="Extra Origin values to accept.")
+    stateless_http: bool = Field(default=False, description="Streamable HTTP without sessions (for replicas).")
+    allow_key_passthrough: bool = Field(
+        default=False, description="Let HTTP clients send their own key in X-Mixpeek-Api-Key."
+    )
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=300)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
+    @field_validator("api_base")
+    @classmethod
+    def _strip_base(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value.endswith("/v1"):
+            value = value[: -len("/v1")]
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("api_base must start with http:// or https://")
+        return value
+
+    @field_validator("api_key", "mcp_auth_token", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
