@@ -56,9 +56,7 @@ class LogicalOperator(BaseModel):
     AND: list[FilterItem] | None = Field(default=None, description="All of these must match.")
     OR: list[FilterItem] | None = Field(default=None, description="At least one of these must match.")
     NOT: list[FilterItem] | None = Field(default=None, description="None of these may match.")
-    case_sensitive: bool | None = Field(
-        default=None, description="Compare strings case-sensitively (default false)."
-    )
+    case_sensitive: bool | None = Field(default=None, description="Compare strings case-sensitively (default false).")
 
     @model_validator(mode="after")
     def _check_shorthand(self) -> LogicalOperator:
@@ -103,7 +101,16 @@ class ListTasksRequest(BaseModel):
 
     status: TaskStatus | None = Field(default=None, description="Only tasks with this exact status.")
     task_type: TaskType | None = Field(default=None, description="Only tasks of this type.")
-    filters: LogicalOperator | None = Field(default=None, description="AND/OR/NOT filter tree.")
+    filters: LogicalOperator | None = Field(
+        default=None,
+        description="AND/OR/NOT filter tree. AND: all must match; OR: at least one; NOT: none may match. "
+        "Each list holds conditions {field, operator, value} or nested groups (at most 5 levels). "
+        "field: dot-notation task field (status, task_type, task_id, created_at, additional_data.batch_id, "
+        "additional_data.bucket_id, additional_data.object_count, ...). operator (default eq): eq ne gt gte lt "
+        "lte; in/nin take a list; contains starts_with ends_with regex text phrase words take a string; "
+        "exists/is_null take true or false; geo_* do not apply to tasks. case_sensitive: exact-case string "
+        'matching (default false). Shorthand: {"additional_data.batch_id": "btch_1"} means equality.',
+    )
     sort: SortOption | None = Field(default=None, description="Sort key.")
     search: str | None = Field(
         default=None,

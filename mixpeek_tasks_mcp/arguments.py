@@ -1,0 +1,67 @@
+"""The tools' argument models: the API request models plus paging and waiting controls.
+
+These are what the advertised input schemas are generated from (``schema.py``) and what validated
+arguments end up as (``validation.py``).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .enums import SortDirection, TaskStatus
+from .models import ListTasksRequest, SortOption
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+MAX_OFFSET = 10_000
+
+
+class ListTasksArguments(ListTasksRequest):
+    """Arguments of ``list_tasks``: the request body fields plus pagination."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Tasks per page (1-100).")
+    offset: int | None = Field(
+        default=None, ge=0, le=MAX_OFFSET, description="Tasks to skip (0-10000). Use cursor to go deeper."
+    )
+    cursor: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The next_cursor of the previous page; continues exactly where it ended.",
+    )
+
+    @model_validator(mode="after")
+    def _one_paging_mode(self) -> ListTasksArguments:
+        if self.offset is not None and self.cursor is not None:
+            raise ValueError("give offset or cursor, not both")
+        return self
+
+    def api_request(self) -> ListTasksRequest:
+        """The API body part of the arguments, newest first unless a sort was given."""
+        body = ListTasksRequest.model_validate(
+            self.model_dump(include=set(ListTasksRequest.model_fields), exclude_none=True, by_alias=True)
+        )
+        if body.sort is None:
+            body.sort = SortOption(field="created_at", direction=SortDirection.DESC)
+        return body
+
+
+class WaitForTaskArguments(BaseModel):
+    """Arguments of ``wait_for_task``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str = Field(min_length=1, max_length=200, description="The task to wait on (from list_tasks).")
+    timeout_seconds: float = Field(
+        default=45,
+        ge=0,
+        description="How long this call may wait, in seconds. 0 = check once. The default 45 ends the call "
+        "before the ~60 s tool-call timeout of many clients; call again to keep waiting.",
+    )
+    wait_for: list[TaskStatus] | None = Field(
+        default=None,
+        min_length=1,
+        description="Also stop as soon as the task reaches one of these statuses (e.g. IN_PROGRESS to wait "
+        "for it to start). Finished tasks always stop the wait.",
+    )

@@ -1,0 +1,82 @@
+"""Turn Pydantic model schemas into self-contained JSON schemas every MCP client accepts.
+
+What comes out: no ``$ref``/``$defs`` (inlined, recursion unrolled to a fixed depth), no ``title``,
+optionality through ``required`` instead of ``anyOf [T, null]``, ``anyOf`` instead of ``oneOf``, no
+``additionalProperties`` (the server refuses unknown keys by name itself), ``type: object`` at the top.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from .models import MAX_FILTER_DEPTH
+
+RECURSIVE_MODEL = "LogicalOperator"
+CONDITION_MODEL = "FilterCondition"
+UNROLLED_GROUP_LEVELS = 2
+"""Group levels spelled out in full. AND/OR/NOT each hold groups, so a full unroll grows 3x per level
+(422 KB at 5 levels); deeper groups are described as objects of the same shape, which keeps the schema
+small and still accepts every depth the server allows."""
+NESTED_GROUP = {
+    "type": "object",
+    "description": f"A nested AND/OR/NOT group of the same shape as its parent (at most {MAX_FILTER_DEPTH} "
+    "levels in all).",
+}
+DROPPED_KEYS = frozenset({"title", "$defs", "additionalProperties", "discriminator"})
+
+
+def self_contained_schema(model: type[BaseModel], *, mode: str = "validation") -> dict[str, Any]:
+    """The model's JSON schema, inlined and simplified (see the module docstring)."""
+    raw = model.model_json_schema(mode="validation" if mode == "validation" else "serialization")
+    definitions: dict[str, Any] = raw.get("$defs", {})
+    result = _simplify(raw, definitions, ())
+    if not isinstance(result, dict) or result.get("type") != "object":
+        raise ValueError(f"{model.__name__} does not produce an object schema")
+    return result
+
+
+def _simplify(node: Any, definitions: dict[str, Any], stack: tuple[str, ...]) -> Any:
+    if isinstance(node, list):
+        return [_simplify(item, definitions, stack) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        if name == RECURSIVE_MODEL and stack.count(name) >= UNROLLED_GROUP_LEVELS:
+            return dict(NESTED_GROUP)
+        target = _simplify(definitions[name], definitions, (*stack, name))
+        siblings = {key: value for key, value in node.items() if key != "$ref"}
+        merged = {**target, **_simplify(siblings, definitions, stack)}
+        return merged
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in DROPPED_KEYS or (key == "default" and value is None):
+            continue
+        if key == "properties":
+            result[key] = {name: _simplify(sub, definitions, stack) for name, sub in value.items()}
+        elif key in ("anyOf", "oneOf"):
+            options = [
+                option
+                for option in (_simplify(sub, definitions, stack) for sub in value)
+                if option is not None and option != {"type": "null"}
+            ]
+            if len(options) == 1:
+                result.update(options[0])
+            else:
+                result["anyOf"] = options
+        else:
+            result[key] = _simplify(value, definitions, stack)
+    if "anyOf" in result and {"type": "number"} in result["anyOf"] and {"type": "integer"} in result["anyOf"]:
+        result["anyOf"].remove({"type": "integer"})  # number already admits integers
+    if CONDITION_MODEL in stack or stack.count(RECURSIVE_MODEL) > 1:
+        result.pop("description", None)  # repeated copies: the filters description explains them once
+    return result
+
+
+def schema_size(schema: dict[str, Any]) -> int:
+    """Characters of the schema as compact JSON (what a client puts in the model's context)."""
+    import json
+
+    return len(json.dumps(schema, separators=(",", ":")))

@@ -1,0 +1,44 @@
+"""Build the MCP server: the tools plus a lifespan that owns one shared API client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server.mcpserver import MCPServer
+
+from . import __version__
+from .client import TasksClient
+from .settings import Settings
+from .statuses import STATUS_RULES_TEXT
+from .tools import AppState, build_tools
+
+INSTRUCTIONS = (
+    "Read-only access to Mixpeek's asynchronous tasks. Use list_tasks to find tasks (e.g. what failed in the "
+    "last batch) and wait_for_task to wait on one until it finishes. " + STATUS_RULES_TEXT
+)
+
+
+def build_server(settings: Settings, *, state: AppState | None = None) -> MCPServer[AppState]:
+    """The MCP server for these settings. ``state`` lets tests inject a client or clock."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        if state is not None:
+            yield state
+            return
+        client = TasksClient(settings)
+        try:
+            yield AppState(settings=settings, client=client)
+        finally:
+            await client.aclose()
+
+    return MCPServer(
+        name="mixpeek-tasks-mcp",
+        title="Mixpeek tasks",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        tools=build_tools(),
+        lifespan=lifespan,
+        log_level=settings.log_level,
+    )

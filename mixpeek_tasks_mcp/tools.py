@@ -1,0 +1,237 @@
+"""The two MCP tools: validate, call the API, summarize. No transport or process concerns here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, ConfigDict
+
+from .arguments import ListTasksArguments, WaitForTaskArguments
+from .client import Credentials, MixpeekError, TasksClient
+from .clock import Clock, SystemClock
+from .output import ListTasksResult, WaitResult
+from .schema import self_contained_schema
+from .settings import Settings
+from .statuses import STATUS_RULES_TEXT, classify, is_final
+from .summary import list_result, task_row, wait_text
+from .validation import InvalidArguments, check_list_tasks, check_wait_for_task
+from .waiting import Backoff, wait_for_task
+
+logger = logging.getLogger(__name__)
+
+PASSTHROUGH_KEY_HEADER = "x-mixpeek-api-key"
+PASSTHROUGH_NAMESPACE_HEADER = "x-mixpeek-namespace"
+
+
+@dataclass
+class AppState:
+    """What the tools share for the server's life: settings, one API client, the clock."""
+
+    settings: Settings
+    client: TasksClient
+    clock: Clock = field(default_factory=SystemClock)
+    backoff: Backoff = field(default_factory=Backoff)
+
+
+class RawArguments(ArgModelBase):
+    """Accepts any arguments and hands them over untouched, so our own validation can name every problem."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        return {"arguments": dict(self.model_extra or {})}
+
+
+def credentials_for(ctx: Context[Any, Any], settings: Settings) -> Credentials:
+    """The server's key and namespace, or the HTTP client's own when passthrough is enabled."""
+    namespace = settings.namespace
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    headers: Mapping[str, str] | None = ctx.headers if settings.allow_key_passthrough else None
+    if headers:
+        client_key = headers.get(PASSTHROUGH_KEY_HEADER)
+        if client_key:
+            return Credentials(
+                client_key.strip(),
+                headers.get(PASSTHROUGH_NAMESPACE_HEADER) or namespace,
+                key_source="the X-Mixpeek-Api-Key header",
+            )
+    return Credentials(key, namespace)
+
+
+def _state(ctx: Context[Any, Any]) -> AppState:
+    state = ctx.request_context.lifespan_context
+    if not isinstance(state, AppState):  # pragma: no cover - wiring error
+        raise RuntimeError("server lifespan did not provide AppState")
+    return state
+
+
+def _result(text: str, structured: BaseModel) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=structured.model_dump(mode="json", exclude_none=True),
+    )
+
+
+async def list_tasks(arguments: dict[str, Any], ctx: Context[Any, Any]) -> Annotated[CallToolResult, ListTasksResult]:
+    state = _state(ctx)
+    try:
+        checked = check_list_tasks(arguments)
+    except InvalidArguments as refusal:
+        raise ToolError(refusal.render()) from None
+    try:
+        response = await state.client.list_tasks(
+            checked.api_request(),
+            credentials=credentials_for(ctx, state.settings),
+            limit=checked.limit,
+            offset=checked.offset,
+            cursor=checked.cursor,
+        )
+    except MixpeekError as error:
+        raise ToolError(str(error)) from None
+    text, structured = list_result(checked, response)
+    return _result(text, structured)
+
+
+async def wait_for_task_tool(
+    arguments: dict[str, Any], ctx: Context[Any, Any]
+) -> Annotated[CallToolResult, WaitResult]:
+    state = _state(ctx)
+    settings = state.settings
+    try:
+        checked = check_wait_for_task(
+            arguments, default_timeout=settings.wait_default_seconds, max_timeout=settings.wait_max_seconds
+        )
+    except InvalidArguments as refusal:
+        raise ToolError(refusal.render()) from None
+    credentials = credentials_for(ctx, settings)
+    last_progress = 0.0
+
+    async def fetch(deadline: float) -> Any:
+        return await state.client.get_task(checked.task_id, credentials=credentials, deadline=deadline)
+
+    async def report(task: Any, elapsed: float, polls: int) -> None:
+        nonlocal last_progress
+        row = task_row(task)
+        last_progress = max(last_progress + 0.001, round(elapsed, 3))
+        tier = f" · tier {row.tier}" if row.tier else ""
+        message = f"{row.status}{tier} · {elapsed:.0f} s elapsed · poll {polls}"
+        total = checked.timeout_seconds if checked.timeout_seconds > 0 else None
+        await ctx.report_progress(last_progress, total=total, message=message)
+
+    try:
+        outcome = await wait_for_task(
+            fetch,
+            budget=checked.timeout_seconds,
+            clock=state.clock,
+            backoff=state.backoff,
+            stop_statuses={status.value for status in checked.wait_for or ()},
+            on_poll=report,
+        )
+    except MixpeekError as error:
+        raise ToolError(str(error)) from None
+    row = task_row(outcome.task)
+    next_call = None
+    if outcome.outcome == "timed_out":
+        next_call = {
+            "task_id": checked.task_id,
+            "timeout_seconds": checked.timeout_seconds or settings.wait_default_seconds,
+        }
+        if checked.wait_for:
+            next_call["wait_for"] = [status.value for status in checked.wait_for]
+    result = WaitResult(
+        task=row,
+        outcome=outcome.outcome,
+        finished=is_final(classify(outcome.task.status)),
+        waited_seconds=round(outcome.waited, 2),
+        polls=outcome.polls,
+        next_call=next_call,
+        last_error=outcome.last_error,
+    )
+    return _result(wait_text(result), result)
+
+
+LIST_TASKS_DESCRIPTION = f"""List Mixpeek tasks (batch ingestion, feature extraction, clustering, taxonomy jobs, \
+...) with filters, sort, text search and pagination. Returns one compact line per task (id, type, status, \
+tier progress, object count, batch/bucket ids, the error of failed ones), status counts for the page, the total, \
+and the exact call for the next page. Newest first unless you pass sort.
+
+Statuses: {STATUS_RULES_TEXT}
+status and task_type take one value each; for several use filters with operator "in".
+
+Examples:
+- Failed tasks: {{"status": "FAILED"}}
+- Failed or canceled batch runs in one bucket: {{"task_type": "api_buckets_batches_process", "filters": \
+{{"AND": [{{"field": "status", "operator": "in", "value": ["FAILED", "CANCELED"]}}, \
+{{"field": "additional_data.bucket_id", "operator": "eq", "value": "bkt_products"}}]}}}}
+- Next page: repeat the call with the offset (or cursor) the previous answer gives."""
+
+WAIT_FOR_TASK_DESCRIPTION = f"""Wait for one Mixpeek task to finish: polls it with exponential backoff (1 s growing to \
+30 s) and returns when it finishes or when timeout_seconds (default 45, so the call ends before the ~60 s \
+tool-call timeout of many clients) runs out. Running out is not an error: the answer says the current status, \
+how long it waited, and the exact call to keep waiting. Sends progress notifications while it waits.
+
+Outcomes: success (COMPLETED), partial (COMPLETED_WITH_ERRORS: some items failed), failure (FAILED, CANCELED, \
+INTERRUPTED; with the error text), stalled (DRAFT and other statuses that never progress by themselves), \
+reached (a status you listed in wait_for), timed_out (still running). {STATUS_RULES_TEXT}
+An unknown id is an error; Mixpeek tasks can age out of its task cache after about 24 hours.
+
+Examples:
+- {{"task_id": "2d322a05-3178-4eca-aac6-b82b0a0313aa"}}
+- Just check once: {{"task_id": "task_abc123", "timeout_seconds": 0}}
+- Wait until it starts: {{"task_id": "task_abc123", "wait_for": ["IN_PROGRESS"]}}"""
+
+ANNOTATIONS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True, destructive_hint=False)
+
+
+def _tool(
+    fn: Callable[..., Awaitable[CallToolResult]],
+    *,
+    name: str,
+    title: str,
+    description: str,
+    arguments_model: type[BaseModel],
+    output_model: type[BaseModel],
+) -> Tool:
+    """A Tool whose advertised schemas are our self-contained ones and whose arguments reach us raw."""
+    output_schema = self_contained_schema(output_model, mode="serialization")
+    metadata = FuncMetadata(arg_model=RawArguments, output_schema=output_schema, output_model=output_model)
+    return Tool(
+        fn=fn,
+        name=name,
+        title=title,
+        description=description,
+        parameters=self_contained_schema(arguments_model),
+        fn_metadata=metadata,
+        is_async=True,
+        context_kwarg="ctx",
+        annotations=ANNOTATIONS.model_copy(update={"title": title}),
+    )
+
+
+def build_tools() -> list[Tool]:
+    return [
+        _tool(
+            list_tasks,
+            name="list_tasks",
+            title="List Mixpeek tasks",
+            description=LIST_TASKS_DESCRIPTION,
+            arguments_model=ListTasksArguments,
+            output_model=ListTasksResult,
+        ),
+        _tool(
+            wait_for_task_tool,
+            name="wait_for_task",
+            title="Wait for a Mixpeek task",
+            description=WAIT_FOR_TASK_DESCRIPTION,
+            arguments_model=WaitForTaskArguments,
+            output_model=WaitResult,
+        ),
+    ]

@@ -1,0 +1,101 @@
+"""Poll a task with exponential backoff until it finishes or the time budget runs out."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+
+from .client import MissingApiKeyError, MixpeekError, TaskNotFoundError
+from .clock import Clock
+from .models import TaskResponse
+from .statuses import StatusClass, classify, is_final
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delays between polls: initial * factor**n, +-jitter, never above cap (Mixpeek suggests 1 s -> 30 s)."""
+
+    initial: float = 1.0
+    factor: float = 1.5
+    cap: float = 30.0
+    jitter: float = 0.1
+
+    def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        base = min(self.cap, self.initial * self.factor**attempt)
+        return min(self.cap, base * (1 + self.jitter * (2 * rng() - 1)))
+
+
+@dataclass
+class WaitOutcome:
+    task: TaskResponse
+    outcome: str
+    polls: int
+    waited: float
+    last_error: str | None = None
+
+
+Fetch = Callable[[float], Awaitable[TaskResponse]]
+OnPoll = Callable[[TaskResponse, float, int], Awaitable[None]]
+
+
+def outcome_of(status_class: StatusClass) -> str:
+    return {
+        StatusClass.SUCCESS: "success",
+        StatusClass.PARTIAL: "partial",
+        StatusClass.FAILURE: "failure",
+        StatusClass.STALLED: "stalled",
+    }.get(status_class, "timed_out")
+
+
+def _transient(error: MixpeekError) -> bool:
+    """Upstream trouble worth polling through (rate limits, 5xx, network), not a bad key or missing task."""
+    if isinstance(error, TaskNotFoundError | MissingApiKeyError):
+        return False
+    return error.status is None or error.status == 429 or error.status >= 500
+
+
+async def wait_for_task(
+    fetch: Fetch,
+    *,
+    budget: float,
+    clock: Clock,
+    backoff: Backoff = Backoff(),
+    rng: Callable[[], float] = random.random,
+    stop_statuses: Collection[str] = (),
+    on_poll: OnPoll | None = None,
+) -> WaitOutcome:
+    """Poll until a final status, a ``stop_statuses`` status, or the deadline (with a last check at it)."""
+    start = clock.now()
+    deadline = start + budget
+    polls = 0
+    attempt = 0
+    last_task: TaskResponse | None = None
+    last_error: MixpeekError | None = None
+    while True:
+        try:
+            task = await fetch(deadline)
+        except MixpeekError as error:
+            if not _transient(error):
+                raise
+            last_error = error
+        else:
+            last_task, last_error = task, None
+            polls += 1
+            elapsed = clock.now() - start
+            if on_poll is not None:
+                await on_poll(task, elapsed, polls)
+            status_class = classify(task.status)
+            if is_final(status_class):
+                return WaitOutcome(task, outcome_of(status_class), polls, elapsed)
+            if task.status in stop_statuses:
+                return WaitOutcome(task, "reached", polls, elapsed)
+        remaining = deadline - clock.now()
+        if remaining <= 0:
+            if last_task is None:
+                assert last_error is not None
+                raise last_error
+            note = str(last_error) if last_error is not None else None
+            return WaitOutcome(last_task, "timed_out", polls, clock.now() - start, note)
+        await clock.sleep(min(backoff.delay(attempt, rng), remaining))
+        attempt += 1
