@@ -1,0 +1,140 @@
+"""The HTTP app (Streamable HTTP at /mcp or SSE at /sse + /messages/, plus health routes) and its server."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Final
+
+import uvicorn
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount
+
+from mixpeek_tasks_mcp.http.drain import DrainingServer, InFlightRequests
+from mixpeek_tasks_mcp.http.health import ReadinessProbe, health_routes
+from mixpeek_tasks_mcp.http.security import (
+    McpGuard,
+    auth_token,
+    check_http_settings,
+    host_for_header,
+    is_wildcard_host,
+    transport_security_for,
+)
+from mixpeek_tasks_mcp.settings import Settings
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+logger = logging.getLogger(__name__)
+
+MCP_PATH: Final = "/mcp"
+SSE_PATH: Final = "/sse"
+MESSAGES_PATH: Final = "/messages/"
+
+
+def _mcp_app(settings: Settings, server: MCPServer[Any], security: TransportSecuritySettings) -> Starlette:
+    if settings.transport == "sse":
+        return server.sse_app(
+            sse_path=SSE_PATH, message_path=MESSAGES_PATH, transport_security=security, host=settings.host
+        )
+    return server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        json_response=False,  # SSE responses carry per-call progress
+        stateless_http=settings.stateless_http,
+        transport_security=security,
+        host=settings.host,
+    )
+
+
+def _in_flight(server: MCPServer[Any]) -> InFlightRequests:
+    for middleware in server.middleware:
+        if isinstance(middleware, InFlightRequests):
+            return middleware
+    tracker = InFlightRequests()
+    server.middleware.append(tracker)
+    return tracker
+
+
+def build_http_app(settings: Settings, server: MCPServer[Any] | None = None) -> Starlette:
+    """The ASGI app for ``settings.transport``: /mcp (or /sse + /messages/), plus /healthz and /readyz.
+
+    Raises ValueError for unsafe settings (see check_http_settings). ``app.state.in_flight`` counts the MCP
+    requests being handled, for graceful shutdown.
+    """
+    check_http_settings(settings)
+    if server is None:
+        from mixpeek_tasks_mcp.server import build_server
+
+        server = build_server(settings)
+    security = transport_security_for(settings)
+    in_flight = _in_flight(server)
+    inner = _mcp_app(settings, server, security)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with inner.router.lifespan_context(inner):
+            yield
+
+    routes: list[BaseRoute] = [*health_routes(ReadinessProbe(settings))]
+    routes.append(Mount("", app=McpGuard(inner, security, auth_token(settings))))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.in_flight = in_flight
+    return app
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn logs to stderr only; no access log (its lines carry query strings such as session ids)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        },
+    }
+
+
+def make_uvicorn_server(settings: Settings, server: MCPServer[Any] | None = None) -> uvicorn.Server:
+    """A ready-to-run uvicorn server for the HTTP app (``.run()`` blocks; tests may run it in a thread)."""
+    app = build_http_app(settings, server)
+    config = uvicorn.Config(
+        app,
+        host=settings.host.strip().strip("[]"),
+        port=settings.port,
+        log_config=_log_config(settings.log_level),
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
+    )
+    return DrainingServer(config, app.state.in_flight, settings.shutdown_grace_seconds)
+
+
+def run_http(settings: Settings, server: MCPServer[Any] | None = None) -> None:
+    """Serve the HTTP transport until SIGINT/SIGTERM; in-flight calls get shutdown_grace_seconds to finish.
+
+    Raises ValueError for unsafe settings before binding anything.
+    """
+    uvicorn_server = make_uvicorn_server(settings, server)
+    if is_wildcard_host(settings.host) and not settings.allowed_hosts:
+        logger.warning(
+            "bound to %s without MIXPEEK_ALLOWED_HOSTS: only localhost Host headers are accepted, so remote "
+            "clients get 421; list the names clients use (for example mcp.example.com:*)",
+            settings.host,
+        )
+    path = f"{SSE_PATH} (messages at {MESSAGES_PATH})" if settings.transport == "sse" else MCP_PATH
+    logger.warning(
+        "serving MCP over %s at http://%s:%s%s%s; bearer token %s",
+        settings.transport,
+        host_for_header(settings.host),
+        settings.port,
+        path,
+        " (stateless)" if settings.stateless_http and settings.transport != "sse" else "",
+        "required" if auth_token(settings) else "not required",
+    )
+    uvicorn_server.run()
