@@ -1,0 +1,24 @@
+"""Everything one running sandbox holds, shared by the API routes, the admin routes and the runner."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+
+from .faults import FaultState
+from .requestlog import RequestLog
+from .simulator import LiveSimulator, Timeline
+from .store import TaskStore
+
+
+@dataclass
+class SandboxState:
+    store: TaskStore
+    timeline: Timeline
+    faults: FaultState
+    requests: RequestLog
+    api_keys: list[str]
+    simulator: LiveSimulator | None = None
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    rng_lock: threading.Lock = field(default_factory=threading.Lock)
