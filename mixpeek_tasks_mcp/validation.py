@@ -293,12 +293,12 @@ class _Checker:
             return None
         head = text.split(".", 1)[0]
         if head not in TASK_FIELDS:
-            nested = f"additional_data.{text}"
-            hint = (
-                f" Did you mean {nested!r}? Task-specific data lives under additional_data."
-                if head in ADDITIONAL_DATA_KEYS or "." not in text
-                else _did_you_mean(head, TASK_FIELDS)
-            )
+            close = _did_you_mean(head, TASK_FIELDS)
+            if head in ADDITIONAL_DATA_KEYS or not close:
+                nested = f"additional_data.{text}"
+                hint = f" Did you mean {nested!r}? Task-specific data lives under additional_data."
+            else:
+                hint = close
             self.fail(path, f"tasks have no field {head!r}.{hint} Task fields: {', '.join(TASK_FIELDS)}.")
             return None
         return text

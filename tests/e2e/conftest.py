@@ -1,0 +1,47 @@
+"""End-to-end fixtures: the real sandbox on loopback and MCP client sessions against our server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from mcp import Client
+from pydantic import SecretStr
+
+from mixpeek_tasks_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
+from mixpeek_tasks_mcp.server import build_server
+from mixpeek_tasks_mcp.settings import Settings
+
+SECRET_KEY = "sk_test_e2e_5f0c2d9a7b13"
+"""The key the sandbox accepts; every test output is scanned for it."""
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[RunningSandbox]:
+    config = SandboxConfig(port=0, api_keys=[SECRET_KEY], tasks=240, simulate=False, seed=11)
+    with running_sandbox(config) as running:
+        yield running
+
+
+@pytest.fixture
+def settings(sandbox: RunningSandbox) -> Settings:
+    sandbox.clear_faults()
+    sandbox.clear_requests()
+    return Settings(api_key=SecretStr(SECRET_KEY), api_base=sandbox.base_url, max_retries=3, retry_after_cap=1.0)
+
+
+@asynccontextmanager
+async def session(settings: Settings, **client_options: Any) -> AsyncIterator[Client]:
+    """An in-process MCP client session (the SDK's Client) against a freshly built server."""
+    async with Client(build_server(settings), **client_options) as client:
+        yield client
+
+
+def text_of(result: Any) -> str:
+    return "\n".join(getattr(block, "text", "") for block in result.content)
+
+
+def api_requests(sandbox: RunningSandbox, prefix: str = "/v1/") -> list[dict[str, Any]]:
+    return [entry for entry in sandbox.requests() if str(entry.get("path", "")).startswith(prefix)]
