@@ -112,6 +112,4 @@ STRING_OPERATORS = frozenset(
         FilterOperator.WORDS,
     }
 )
-GEO_OPERATORS = frozenset(
-    {FilterOperator.GEO_RADIUS, FilterOperator.GEO_BOUNDING_BOX, FilterOperator.GEO_POLYGON}
-)
+GEO_OPERATORS = frozenset({FilterOperator.GEO_RADIUS, FilterOperator.GEO_BOUNDING_BOX, FilterOperator.GEO_POLYGON})
