@@ -139,7 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
 
             build_server(settings).run()
             return 0
-        from .http_app import check_http_settings, run_http
+        from .http import check_http_settings, run_http
 
         try:
             check_http_settings(settings)
