@@ -38,7 +38,7 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
         title="Mixpeek tasks",
         version=__version__,
         instructions=INSTRUCTIONS,
-        tools=build_tools(),
+        tools=build_tools(settings),
         lifespan=lifespan,
         log_level=settings.log_level,
     )

@@ -173,20 +173,21 @@ Examples:
 {{"field": "additional_data.bucket_id", "operator": "eq", "value": "bkt_products"}}]}}}}
 - Next page: repeat the call with the offset (or cursor) the previous answer gives."""
 
-WAIT_FOR_TASK_DESCRIPTION = f"""Wait for one Mixpeek task to finish: polls it with exponential backoff (1 s growing to \
+WAIT_FOR_TASK_DESCRIPTION = """Wait for one Mixpeek task to finish: polls it with exponential backoff (1 s growing to \
 30 s) and returns when it finishes or when timeout_seconds (default 45, so the call ends before the ~60 s \
 tool-call timeout of many clients) runs out. Running out is not an error: the answer says the current status, \
 how long it waited, and the exact call to keep waiting. Sends progress notifications while it waits.
 
 Outcomes: success (COMPLETED), partial (COMPLETED_WITH_ERRORS: some items failed), failure (FAILED, CANCELED, \
-INTERRUPTED; with the error text), stalled (DRAFT and other statuses that never progress by themselves), \
-reached (a status you listed in wait_for), timed_out (still running). {STATUS_RULES_TEXT}
+INTERRUPTED; with the error text), stalled (returned at once: DRAFT never progresses until submitted; also SKIPPED \
+and the entity statuses ACTIVE, ARCHIVED, SUSPENDED, DEACTIVATED), reached (a status you listed in wait_for), \
+timed_out (still PENDING, QUEUED, IN_PROGRESS, PROCESSING, or UNKNOWN when the budget ran out).
 An unknown id is an error; Mixpeek tasks can age out of its task cache after about 24 hours.
 
 Examples:
-- {{"task_id": "2d322a05-3178-4eca-aac6-b82b0a0313aa"}}
-- Just check once: {{"task_id": "task_abc123", "timeout_seconds": 0}}
-- Wait until it starts: {{"task_id": "task_abc123", "wait_for": ["IN_PROGRESS"]}}"""
+- {"task_id": "2d322a05-3178-4eca-aac6-b82b0a0313aa"}
+- Just check once: {"task_id": "task_abc123", "timeout_seconds": 0}
+- Wait until it starts: {"task_id": "task_abc123", "wait_for": ["IN_PROGRESS"]}"""
 
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True, destructive_hint=False)
 
@@ -197,7 +198,7 @@ def _tool(
     name: str,
     title: str,
     description: str,
-    arguments_model: type[BaseModel],
+    input_schema: dict[str, Any],
     output_model: type[BaseModel],
 ) -> Tool:
     """A Tool whose advertised schemas are our self-contained ones and whose arguments reach us raw."""
@@ -208,7 +209,7 @@ def _tool(
         name=name,
         title=title,
         description=description,
-        parameters=self_contained_schema(arguments_model),
+        parameters=input_schema,
         fn_metadata=metadata,
         is_async=True,
         context_kwarg="ctx",
@@ -216,14 +217,23 @@ def _tool(
     )
 
 
-def build_tools() -> list[Tool]:
+def wait_input_schema(settings: Settings) -> dict[str, Any]:
+    """The wait_for_task schema with this server's default and largest budget."""
+    schema = self_contained_schema(WaitForTaskArguments)
+    budget = schema["properties"]["timeout_seconds"]
+    budget["default"] = min(settings.wait_default_seconds, settings.wait_max_seconds)
+    budget["maximum"] = settings.wait_max_seconds
+    return schema
+
+
+def build_tools(settings: Settings) -> list[Tool]:
     return [
         _tool(
             list_tasks,
             name="list_tasks",
             title="List Mixpeek tasks",
             description=LIST_TASKS_DESCRIPTION,
-            arguments_model=ListTasksArguments,
+            input_schema=self_contained_schema(ListTasksArguments),
             output_model=ListTasksResult,
         ),
         _tool(
@@ -231,7 +241,7 @@ def build_tools() -> list[Tool]:
             name="wait_for_task",
             title="Wait for a Mixpeek task",
             description=WAIT_FOR_TASK_DESCRIPTION,
-            arguments_model=WaitForTaskArguments,
+            input_schema=wait_input_schema(settings),
             output_model=WaitResult,
         ),
     ]
