@@ -10,7 +10,9 @@ import anyio
 import httpx2
 import pytest
 
+from mixpeek_tasks_mcp.http.health import ReadinessProbe
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
+from mixpeek_tasks_mcp.settings import Settings
 
 from .conftest import CLIENT_KEY, SERVER_KEY, TOKEN, ServeFactory, api_requests, fingerprint, mcp_session
 
@@ -55,6 +57,22 @@ async def test_not_ready_without_any_key(serve: ServeFactory) -> None:
     passthrough = serve("streamable-http", "--allow-key-passthrough", MIXPEEK_API_KEY="")
     async with httpx2.AsyncClient(timeout=10) as http:
         assert (await http.get(passthrough.base_url + "/readyz")).status_code == 200
+
+
+async def test_readiness_is_cached_and_sends_no_key() -> None:
+    seen: list[httpx2.Request] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(404)
+
+    settings = Settings(api_key=SERVER_KEY, api_base="http://127.0.0.1:9")
+    probe = ReadinessProbe(settings, cache_seconds=3600, transport=httpx2.MockTransport(handler))
+    first, second = await probe.check(), await probe.check()
+    assert first is second and first.ready and first.body["api_base_status"] == 404
+    assert len(seen) == 1
+    assert "authorization" not in seen[0].headers
+    assert str(seen[0].url) == "http://127.0.0.1:9/"
 
 
 def _list_calls(sandbox: RunningSandbox) -> list[dict[str, Any]]:
@@ -124,3 +142,4 @@ async def test_sigterm_lets_in_flight_wait_finish(serve: ServeFactory, sandbox: 
     assert result.structured_content["outcome"] == "success"
     await anyio.to_thread.run_sync(server.process.wait, BOUND)
     assert "in-flight request" in server.stderr
+    assert "Traceback" not in server.stderr
