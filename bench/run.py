@@ -1,0 +1,98 @@
+"""Run every benchmark side by side in one go: ``python bench/run.py [--quick] [--only NAMES]``.
+
+Writes ``.bench-results/bench-<time>.json`` (+ ``latest.json``, ``latest.md``) and prints the summary
+table. Loopback only: a sandbox subprocess on 127.0.0.1 stands in for the Mixpeek API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import coldstart
+import concurrency
+import context_cost
+import overhead
+import polling
+import report
+import sandbox_page
+from common import REPO, Figure, Section, sandbox_process
+
+SECTIONS = ("waiting", "context", "overhead", "coldstart", "concurrency", "sandbox")
+
+
+def _guarded(name: str, work: Callable[[], Section]) -> Section:
+    """One failing bench is reported as a failed row, not a lost run."""
+    started = time.perf_counter()
+    print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+    try:
+        section = work()
+    except Exception as error:
+        section = Section(name, [Figure(f"{name}", "runs", f"failed: {type(error).__name__}: {error}"[:200], False)])
+    section.data["seconds"] = round(time.perf_counter() - started, 1)
+    print(f"[bench] {name} done in {section.data['seconds']} s", file=sys.stderr, flush=True)
+    return section
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="Short smoke run (small samples, small levels).")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"Comma-separated subset of {','.join(SECTIONS)}.")
+    parser.add_argument("--out", default=str(REPO / ".bench-results"), help="Directory for the JSON results.")
+    args = parser.parse_args(argv)
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    unknown = only - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    quick = args.quick
+    options = {
+        "quick": quick,
+        "only": sorted(only),
+        "overhead_rounds": 50 if quick else 400,
+        "coldstart_rounds": 4 if quick else 15,
+        "waiting_seeds": 5 if quick else 21,
+        "concurrency_levels": (20, 50) if quick else (50, 200, 500),
+        "sandbox_tasks": 20_000 if quick else 100_000,
+        "sandbox_repeat": 5 if quick else 30,
+    }
+    out_dir = Path(args.out)
+    sections: list[Section] = []
+    if "waiting" in only:
+        sections.append(_guarded("waiting", lambda: polling.run(seeds=options["waiting_seeds"])))
+    needs_api = only & {"context", "overhead", "coldstart", "concurrency"}
+    if needs_api:
+        with sandbox_process(tasks=500) as api_base:
+            if "context" in only:
+                sections.append(_guarded("context", lambda: anyio.run(context_cost.run, api_base)))
+            if "overhead" in only:
+                rounds = options["overhead_rounds"]
+                sections.append(_guarded("overhead", lambda: anyio.run(lambda: overhead.run(api_base, rounds=rounds))))
+            if "coldstart" in only:
+                rounds = options["coldstart_rounds"]
+                cold = rounds
+                sections.append(_guarded("coldstart", lambda: anyio.run(lambda: coldstart.run(api_base, rounds=cold))))
+            if "concurrency" in only:
+                levels = options["concurrency_levels"]
+                sections.append(
+                    _guarded("concurrency", lambda: anyio.run(lambda: concurrency.run(api_base, levels=levels)))
+                )
+    if "sandbox" in only:
+        tasks, repeat = options["sandbox_tasks"], options["sandbox_repeat"]
+        sections.append(_guarded("sandbox", lambda: sandbox_page.run(out_dir, tasks=tasks, repeat=repeat)))
+    path = report.write(out_dir, sections, options)
+    print("\n".join(report.table(sections)))
+    if "waiting" in only:
+        waiting = next(s for s in sections if s.name == "waiting")
+        if "grid" in waiting.data:
+            print("\nBackoff trade-off (polls and detection delay by factor and cap):")
+            print("\n".join(polling.tradeoff_table(waiting)))
+    print(f"\nresults: {path}")
+    return 0 if all(f.met is not False for s in sections for f in s.figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
