@@ -99,7 +99,16 @@ def _log_config(level: str) -> dict[str, Any]:
     }
 
 
-def make_uvicorn_server(settings: Settings, server: MCPServer[Any] | None = None) -> uvicorn.Server:
+def _banner(settings: Settings) -> str:
+    """The start-up line (``%(port)s`` is filled in once bound, so port 0 works)."""
+    path = f"{SSE_PATH} (messages at {MESSAGES_PATH})" if settings.transport == "sse" else MCP_PATH
+    mode = " stateless" if settings.stateless_http and settings.transport != "sse" else ""
+    token = "required" if auth_token(settings) else "not required"
+    host = host_for_header(settings.host)
+    return f"MCP over {settings.transport}{mode} listening on http://{host}:%(port)s{path}; bearer token {token}"
+
+
+def make_uvicorn_server(settings: Settings, server: MCPServer[Any] | None = None) -> DrainingServer:
     """A ready-to-run uvicorn server for the HTTP app (``.run()`` blocks; tests may run it in a thread)."""
     app = build_http_app(settings, server)
     config = uvicorn.Config(
@@ -112,13 +121,14 @@ def make_uvicorn_server(settings: Settings, server: MCPServer[Any] | None = None
         lifespan="on",
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
     )
-    return DrainingServer(config, app.state.in_flight, settings.shutdown_grace_seconds)
+    return DrainingServer(config, app.state.in_flight, settings.shutdown_grace_seconds, _banner(settings))
 
 
 def run_http(settings: Settings, server: MCPServer[Any] | None = None) -> None:
     """Serve the HTTP transport until SIGINT/SIGTERM; in-flight calls get shutdown_grace_seconds to finish.
 
-    Raises ValueError for unsafe settings before binding anything.
+    Raises ValueError for unsafe settings before binding anything. Logs (stderr, WARNING) the line
+    ``MCP over <transport> listening on http://HOST:PORT/PATH; ...`` once bound.
     """
     uvicorn_server = make_uvicorn_server(settings, server)
     if is_wildcard_host(settings.host) and not settings.allowed_hosts:
@@ -127,14 +137,4 @@ def run_http(settings: Settings, server: MCPServer[Any] | None = None) -> None:
             "clients get 421; list the names clients use (for example mcp.example.com:*)",
             settings.host,
         )
-    path = f"{SSE_PATH} (messages at {MESSAGES_PATH})" if settings.transport == "sse" else MCP_PATH
-    logger.warning(
-        "serving MCP over %s at http://%s:%s%s%s; bearer token %s",
-        settings.transport,
-        host_for_header(settings.host),
-        settings.port,
-        path,
-        " (stateless)" if settings.stateless_http and settings.transport != "sse" else "",
-        "required" if auth_token(settings) else "not required",
-    )
     uvicorn_server.run()

@@ -52,11 +52,21 @@ class InFlightRequests:
 class DrainingServer(uvicorn.Server):
     """uvicorn.Server whose shutdown lets in-flight MCP requests finish, then closes the SSE streams."""
 
-    def __init__(self, config: uvicorn.Config, in_flight: InFlightRequests, grace_seconds: float) -> None:
+    def __init__(
+        self, config: uvicorn.Config, in_flight: InFlightRequests, grace_seconds: float, banner: str = ""
+    ) -> None:
         super().__init__(config)
         self.in_flight = in_flight
         self.grace_seconds = grace_seconds
+        self.banner = banner
+        self.bound_port: int | None = None
         AppStatus.enable_automatic_graceful_drain = False  # what its untyped disable_...() does
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.servers and self.servers[0].sockets:
+            self.bound_port = int(self.servers[0].sockets[0].getsockname()[1])
+            logger.warning(self.banner or "listening on port %(port)s", {"port": self.bound_port})
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         closer = asyncio.ensure_future(self._close_streams_when_idle())
