@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -65,13 +65,50 @@ def settings_from_args(args: argparse.Namespace, **overrides: Any) -> Settings:
     return settings
 
 
+class _LazyParser(argparse.ArgumentParser):
+    """A subcommand parser that adds its arguments only when it is used (parsed or its help shown).
+
+    So the stdio server, which never parses ``sandbox``, does not import the sandbox package (its SQLite store,
+    app and runner) just to declare that subcommand's flags.
+    """
+
+    def __init__(
+        self, *args: Any, add_arguments: Callable[[argparse.ArgumentParser], None] | None = None, **kw: Any
+    ) -> None:
+        super().__init__(*args, **kw)
+        self._add_arguments = add_arguments
+
+    def _populate(self) -> None:
+        if self._add_arguments is not None:
+            add, self._add_arguments = self._add_arguments, None
+            add(self)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._populate()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._populate()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._populate()
+        return super().format_help()
+
+
+def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    from .sandbox import add_sandbox_arguments
+
+    add_sandbox_arguments(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mixpeek-tasks-mcp",
         description="MCP server for Mixpeek tasks. With no command it serves MCP over stdio.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command")
+    commands = parser.add_subparsers(dest="command", parser_class=_LazyParser)
 
     serve = commands.add_parser("serve", help="Serve MCP (stdio by default, or SSE / Streamable HTTP).")
     _add_settings_flags(serve)
@@ -86,10 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="Let HTTP clients send their own Mixpeek key in X-Mixpeek-Api-Key.",
     )
 
-    from .sandbox import add_sandbox_arguments
-
-    sandbox = commands.add_parser("sandbox", help="Run the offline Mixpeek-compatible Tasks API.")
-    add_sandbox_arguments(sandbox)
+    commands.add_parser(
+        "sandbox", help="Run the offline Mixpeek-compatible Tasks API.", add_arguments=_sandbox_arguments
+    )
 
     demo = commands.add_parser("demo", help="Start the sandbox and show what an agent sees, end to end.")
     demo.add_argument("--quick", action="store_true", help="Shorter waits (used by tests).")
