@@ -459,7 +459,12 @@ class _Checker:
     def condition(self, path: str, item: dict[str, Any]) -> dict[str, Any] | None:
         errors_before = len(self.problems)
         for key in item:
-            if key not in ("field", "operator", "value"):
+            if key == "case_sensitive":
+                self.fail(
+                    f"{path}.case_sensitive",
+                    'belongs on the group, next to AND/OR/NOT: {"AND": [...], "case_sensitive": true}.',
+                )
+            elif key not in ("field", "operator", "value"):
                 hint = _did_you_mean(
                     str(key),
                     ["field", "operator", "value"],
