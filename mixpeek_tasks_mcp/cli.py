@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from . import __version__
 from .settings import Settings
@@ -33,6 +34,7 @@ HTTP_FLAGS: dict[str, tuple[str, type, str]] = {
     "host": ("--host", str, "Bind address for HTTP transports (default 127.0.0.1)."),
     "port": ("--port", int, "Bind port for HTTP transports (default 8000)."),
     "mcp_auth_token": ("--auth-token", str, "Bearer token HTTP clients must send (MIXPEEK_MCP_AUTH_TOKEN)."),
+    "shutdown_grace_seconds": ("--shutdown-grace-seconds", float, "Time in-flight calls get on SIGTERM."),
 }
 
 
@@ -259,6 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors(include_input=False)
         )
         print(f"mixpeek-tasks-mcp: invalid configuration: {problems}", file=sys.stderr)
+        return 2
+    except SettingsError as error:
+        print(f"mixpeek-tasks-mcp: invalid configuration: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

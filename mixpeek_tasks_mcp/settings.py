@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_BASE = "https://api.mixpeek.com"
 Transport = Literal["stdio", "sse", "streamable-http"]
@@ -36,8 +37,12 @@ class Settings(BaseSettings):
     mcp_auth_token: SecretStr | None = Field(
         default=None, description="Bearer token clients must send to the HTTP transports."
     )
-    allowed_hosts: list[str] = Field(default_factory=list, description="Extra Host header values to accept.")
-    allowed_origins: list[str] = Field(default_factory=list, description="Extra Origin values to accept.")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra Host header values to accept."
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Extra Origin values to accept."
+    )
     stateless_http: bool = Field(default=False, description="Streamable HTTP without sessions (for replicas).")
     allow_key_passthrough: bool = Field(
         default=False, description="Let HTTP clients send their own key in X-Mixpeek-Api-Key."
@@ -54,6 +59,17 @@ class Settings(BaseSettings):
             value = value[: -len("/v1")]
         if not value.startswith(("http://", "https://")):
             raise ValueError("api_base must start with http:// or https://")
+        return value
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        """Accept a JSON list or comma-separated values (``a.example.com,b.example.com:*``)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
     @field_validator("api_key", "mcp_auth_token", mode="before")
