@@ -10,7 +10,7 @@ import httpx2
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from mixpeek_tasks_mcp.http_app import check_http_settings, is_loopback_host, transport_security_for
+from mixpeek_tasks_mcp.http import check_http_settings, is_loopback_host, transport_security_for
 from mixpeek_tasks_mcp.settings import Settings
 
 from .conftest import CLIENT_KEY, REPO, SERVER_KEY, TOKEN, ServeFactory, mcp_session, server_env
