@@ -35,7 +35,7 @@ def _pinned_mcp_remote() -> Path | None:
     assert f"mcp-remote@{meta['version']}" == MCP_REMOTE, (
         f"tests/npm has mcp-remote {meta['version']}, not {MCP_REMOTE}"
     )
-    return package / meta["bin"]["mcp-remote"]
+    return package / str(meta["bin"]["mcp-remote"])
 
 
 async def _check_session(session: ClientSession, wait_max: float | None) -> None:

@@ -29,7 +29,9 @@ def _entry() -> dict[str, Any]:
 
 
 def _pyproject() -> dict[str, Any]:
-    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert isinstance(project, dict)
+    return project
 
 
 def test_the_vendored_schema_is_the_published_one() -> None:
