@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import re
-import signal
-import subprocess
 import sys
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
@@ -24,13 +16,11 @@ from mcp.client.streamable_http import streamable_http_client
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 
-REPO = Path(__file__).resolve().parents[2]
+from ..processes import ServerProcess, clean_env, serving
+
 SERVER_KEY = "sk_http_tests_server_0123456789"
 CLIENT_KEY = "sk_http_tests_client_9876543210"
 TOKEN = "http-tests-token-5b0f7c2e9d4a41c8"
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 30.0
-_LISTENING = re.compile(r"listening on (http://[^/\s]+)(/[a-z]+)")
 
 
 def fingerprint(key: str) -> str:
@@ -47,81 +37,11 @@ def sandbox() -> Iterator[RunningSandbox]:
 
 def server_env(**extra: str) -> dict[str, str]:
     """The environment minus any MIXPEEK_* of the caller, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIXPEEK_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
-
-
-@dataclass
-class ServerProcess:
-    """A ``python -m mixpeek_tasks_mcp serve`` child and what it wrote to stderr."""
-
-    process: subprocess.Popen[str]
-    base_url: str = ""
-    path: str = ""
-    lines: list[str] = field(default_factory=list)
-    _listening: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def url(self) -> str:
-        """The MCP endpoint (``/mcp`` or ``/sse``)."""
-        return self.base_url + self.path
-
-    @property
-    def stderr(self) -> str:
-        return "".join(self.lines)
-
-    def _pump(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-            match = _LISTENING.search(line)
-            if match and not self._listening.is_set():
-                self.base_url, self.path = match.group(1), match.group(2)
-                self._listening.set()
-
-    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
-        """SIGTERM, then wait (bounded); SIGKILL as a last resort. Returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
-            raise
+    return clean_env(**extra)
 
 
 def _command(transport: str, args: tuple[str, ...]) -> list[str]:
     return [sys.executable, "-m", "mixpeek_tasks_mcp", "serve", "--transport", transport, "--port", "0", *args]
-
-
-@contextmanager
-def serving(transport: str, *args: str, env: dict[str, str]) -> Iterator[ServerProcess]:
-    """Start the real CLI on 127.0.0.1 and a free port; stop it (SIGTERM) afterwards."""
-    process = subprocess.Popen(
-        _command(transport, args),
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    server = ServerProcess(process)
-    threading.Thread(target=server._pump, daemon=True).start()
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not server._listening.wait(0.1):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"server did not start (exit {process.poll()}):\n{server.stderr}")
-        yield server
-    finally:
-        if process.poll() is None:
-            server.stop()
 
 
 ServeFactory = Callable[..., ServerProcess]
@@ -134,7 +54,7 @@ def serve(sandbox: RunningSandbox) -> Iterator[ServeFactory]:
 
     def start(transport: str = "streamable-http", *args: str, **env: str) -> ServerProcess:
         base = {"MIXPEEK_API_KEY": SERVER_KEY, "MIXPEEK_API_BASE": sandbox.base_url}
-        manager = serving(transport, *args, env=server_env(**{**base, **env}))
+        manager = serving(_command(transport, args), server_env(**{**base, **env}))
         server = manager.__enter__()
         with_stack.append(manager)
         return server

@@ -18,7 +18,8 @@ import pytest
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 
-from .conftest import REPO, SERVER_KEY, TOKEN, ServeFactory
+from ..processes import REPO
+from .conftest import SERVER_KEY, TOKEN, ServeFactory
 
 pytestmark = pytest.mark.npm
 

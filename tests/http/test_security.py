@@ -13,7 +13,8 @@ from mcp.shared.exceptions import MCPError
 from mixpeek_tasks_mcp.http import check_http_settings, is_loopback_host, transport_security_for
 from mixpeek_tasks_mcp.settings import Settings
 
-from .conftest import CLIENT_KEY, REPO, SERVER_KEY, TOKEN, ServeFactory, mcp_session, server_env
+from ..processes import REPO
+from .conftest import CLIENT_KEY, SERVER_KEY, TOKEN, ServeFactory, mcp_session, server_env
 
 BOUND = 30.0
 INITIALIZE = {
