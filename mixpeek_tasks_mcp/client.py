@@ -80,22 +80,32 @@ class TasksClient:
         self._settings = settings
         self._clock = clock or SystemClock()
         self._rng = rng
-        timeout = httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-        self._http = httpx2.AsyncClient(
-            base_url=settings.api_base,
-            timeout=timeout,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20),
-            follow_redirects=False,
-        )
+        self._transport = transport
+        self._client: httpx2.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx2.AsyncClient:
+        """The shared connection pool, made on first use: building its TLS context costs ~30 ms that the
+        server should not spend before answering ``initialize``."""
+        if self._client is None:
+            settings = self._settings
+            self._client = httpx2.AsyncClient(
+                base_url=settings.api_base,
+                timeout=httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+                transport=self._transport,
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20),
+                follow_redirects=False,
+            )
+        return self._client
 
     @property
     def api_base(self) -> str:
         return self._settings.api_base
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def list_tasks(
         self,
