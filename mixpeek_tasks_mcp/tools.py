@@ -23,7 +23,7 @@ from .settings import Settings
 from .statuses import STATUS_RULES_TEXT, classify, is_final
 from .summary import list_result, task_row, wait_text
 from .validation import InvalidArguments, check_list_tasks, check_wait_for_task
-from .waiting import Backoff, wait_for_task
+from .waiting import Backoff, BackoffMemory, wait_for_task
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,10 @@ class AppState:
     client: TasksClient
     clock: Clock = field(default_factory=SystemClock)
     backoff: Backoff = field(default_factory=Backoff)
+    memory: BackoffMemory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.memory = BackoffMemory(self.clock)
 
 
 class RawArguments(ArgModelBase):
@@ -134,9 +138,14 @@ async def wait_for_task_tool(
             backoff=state.backoff,
             stop_statuses={status.value for status in checked.wait_for or ()},
             on_poll=report,
+            first_attempt=state.memory.resume(checked.task_id),
         )
     except MixpeekError as error:
         raise ToolError(str(error)) from None
+    if outcome.outcome == "timed_out":
+        state.memory.remember(checked.task_id, outcome.next_attempt)
+    else:
+        state.memory.forget(checked.task_id)
     row = task_row(outcome.task)
     next_call = None
     if outcome.outcome == "timed_out":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
@@ -33,6 +34,38 @@ class WaitOutcome:
     polls: int
     waited: float
     last_error: str | None = None
+    next_attempt: int = 0
+    """Where the backoff had got to: a follow-up wait on the same task can resume from here."""
+
+
+class BackoffMemory:
+    """Where each task's backoff had got to when a wait ran out of budget.
+
+    An agent keeps waiting on a long task by calling again every 45 s or so; restarting at 1 s each time would
+    poll a 5-minute task ~60 times instead of ~20. Entries are few and small; the oldest go first, and an
+    entry not used for ``forget_after`` seconds no longer applies.
+    """
+
+    def __init__(self, clock: Clock, *, max_entries: int = 1024, forget_after: float = 1800.0) -> None:
+        self._clock = clock
+        self._max_entries = max_entries
+        self._forget_after = forget_after
+        self._entries: OrderedDict[str, tuple[int, float]] = OrderedDict()
+
+    def resume(self, task_id: str) -> int:
+        entry = self._entries.get(task_id)
+        if entry is None or self._clock.now() - entry[1] > self._forget_after:
+            return 0
+        return entry[0]
+
+    def remember(self, task_id: str, attempt: int) -> None:
+        self._entries[task_id] = (attempt, self._clock.now())
+        self._entries.move_to_end(task_id)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def forget(self, task_id: str) -> None:
+        self._entries.pop(task_id, None)
 
 
 Fetch = Callable[[float], Awaitable[TaskResponse]]
@@ -64,12 +97,16 @@ async def wait_for_task(
     rng: Callable[[], float] = random.random,
     stop_statuses: Collection[str] = (),
     on_poll: OnPoll | None = None,
+    first_attempt: int = 0,
 ) -> WaitOutcome:
-    """Poll until a final status, a ``stop_statuses`` status, or the deadline (with a last check at it)."""
+    """Poll until a final status, a ``stop_statuses`` status, or the deadline (with a last check at it).
+
+    The first check is immediate; the delays after it continue the backoff from ``first_attempt``.
+    """
     start = clock.now()
     deadline = start + budget
     polls = 0
-    attempt = 0
+    attempt = first_attempt
     last_task: TaskResponse | None = None
     last_error: MixpeekError | None = None
     while True:
@@ -96,6 +133,6 @@ async def wait_for_task(
                 assert last_error is not None
                 raise last_error
             note = str(last_error) if last_error is not None else None
-            return WaitOutcome(last_task, "timed_out", polls, clock.now() - start, note)
+            return WaitOutcome(last_task, "timed_out", polls, clock.now() - start, note, next_attempt=attempt)
         await clock.sleep(min(backoff.delay(attempt, rng), remaining))
         attempt += 1

@@ -7,7 +7,7 @@ import pytest
 from mixpeek_tasks_mcp.client import MixpeekError, TaskNotFoundError
 from mixpeek_tasks_mcp.clock import FakeClock
 from mixpeek_tasks_mcp.models import TaskResponse
-from mixpeek_tasks_mcp.waiting import Backoff, wait_for_task
+from mixpeek_tasks_mcp.waiting import Backoff, BackoffMemory, wait_for_task
 
 pytestmark = pytest.mark.anyio
 
@@ -160,3 +160,33 @@ async def test_not_found_and_auth_errors_end_the_wait_at_once() -> None:
     with pytest.raises(MixpeekError):
         await wait_for_task(refused, budget=45, clock=clock, rng=no_jitter)
     assert clock.sleeps == []
+
+
+async def test_follow_up_calls_resume_the_backoff_instead_of_restarting() -> None:
+    async def agent_waits(memory: BackoffMemory | None) -> int:
+        clock = FakeClock()
+        fetch, calls = finishing_at(clock, 300.0)
+        while True:
+            attempt = memory.resume("t1") if memory else 0
+            outcome = await wait_for_task(fetch, budget=45, clock=clock, rng=no_jitter, first_attempt=attempt)
+            if outcome.outcome != "timed_out":
+                return len(calls)
+            if memory:
+                memory.remember("t1", outcome.next_attempt)
+
+    restarting = await agent_waits(None)
+    resuming = await agent_waits(BackoffMemory(FakeClock()))
+    assert resuming < restarting / 2
+
+
+def test_backoff_memory_forgets_stale_and_old_entries() -> None:
+    clock = FakeClock()
+    memory = BackoffMemory(clock, max_entries=2, forget_after=100)
+    memory.remember("a", 5)
+    memory.remember("b", 6)
+    memory.remember("c", 7)
+    assert (memory.resume("a"), memory.resume("b"), memory.resume("c")) == (0, 6, 7)
+    clock.time += 101
+    assert memory.resume("b") == 0
+    memory.forget("c")
+    assert memory.resume("c") == 0
