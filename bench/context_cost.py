@@ -48,8 +48,11 @@ def lost_fields(raw: dict[str, Any], text: str) -> list[str]:
             missing.append(f"{task.task_id}: id")
             continue
         head = block.splitlines()[0]
+        page_line = text.splitlines()[1] if len(text.splitlines()) > 1 else ""
         for name, value in (("type", task.task_type), ("status", task.status)):
-            if f" {value} " not in f"{head} ":
+            # a value the whole page shares is stated once: "... — all tasks below are <STATUS> [<type>] tasks"
+            shared = "all tasks below are" in page_line and f" {value} " in page_line
+            if f" {value} " not in f"{head} " and not shared:
                 missing.append(f"{task.task_id}: {name}")
         error = task.error_text()
         if error and json.dumps(" ".join(error.split())[:40], ensure_ascii=False)[1:-1] not in block:

@@ -81,9 +81,14 @@ def task_row(task: TaskResponse) -> TaskRow:
     )
 
 
-def row_line(row: TaskRow) -> str:
-    """One line per task: id · type · status · the details that matter."""
-    parts = [row.task_id, row.task_type, row.status]
+def row_line(row: TaskRow, *, show_type: bool = True, show_status: bool = True) -> str:
+    """One line per task: id · type · status · the details that matter (type and status left out when the
+    whole page shares them: the header says so once)."""
+    parts = [row.task_id]
+    if show_type:
+        parts.append(row.task_type)
+    if show_status:
+        parts.append(row.status)
     if row.tier:
         parts.append(f"tier {row.tier}")
     if row.object_count is not None:
@@ -187,8 +192,15 @@ def render_list(arguments: ListTasksArguments, result: ListTasksResult) -> str:
         span = f"{page.returned} (after the cursor)"
     of_total = f" of {page.total}" if page.total is not None else ""
     lines = [f"Showing {span}{of_total} tasks · {described}"]
-    lines.append("Page status counts: " + ", ".join(f"{s} {n}" for s, n in result.status_counts.items()))
-    lines += [f"- {row_line(row)}" for row in result.tasks]
+    types = {row.task_type for row in result.tasks}
+    show_status = len(result.status_counts) > 1
+    show_type = len(types) > 1
+    counts = "Page status counts: " + ", ".join(f"{s} {n}" for s, n in result.status_counts.items())
+    if not show_status:
+        shared_type = f" {next(iter(types))}" if not show_type else ""
+        counts += f" — all tasks below are {next(iter(result.status_counts))}{shared_type} tasks"
+    lines.append(counts)
+    lines += [f"- {row_line(row, show_type=show_type, show_status=show_status)}" for row in result.tasks]
     if any(row.error for row in result.tasks):
         lines.append(DATA_NOTE)
     if result.next_call is not None:

@@ -162,7 +162,9 @@ async def test_unknown_statuses_types_and_fields_from_the_api_are_shown_as_they_
         result = await client.call_tool("list_tasks", {"search": task["task_id"]})
         waited = await client.call_tool("wait_for_task", {"task_id": task["task_id"], "timeout_seconds": 0})
     assert not result.is_error, text_of(result)
-    assert f"{task['task_id']} · api_future_thing · HIBERNATING" in text_of(result)
+    text = text_of(result)
+    assert "Page status counts: HIBERNATING 1 — all tasks below are HIBERNATING api_future_thing tasks" in text
+    assert f"- {task['task_id']}" in text
     assert not waited.is_error, text_of(waited)
     assert waited.structured_content is not None
     assert waited.structured_content["task"]["status_class"] == "undetermined"
