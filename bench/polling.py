@@ -11,7 +11,7 @@ from common import Figure, Section
 
 from mixpeek_tasks_mcp.clock import FakeClock
 from mixpeek_tasks_mcp.models import TaskResponse
-from mixpeek_tasks_mcp.waiting import Backoff, wait_for_task
+from mixpeek_tasks_mcp.waiting import Backoff, BackoffMemory, wait_for_task
 
 FINISH_TIMES = (5.0, 60.0, 300.0)
 CURRENT = Backoff()
@@ -42,11 +42,20 @@ async def detect(finish: float, backoff: Backoff, seed: int, budget: float) -> t
         return DONE if clock.now() >= finish else RUNNING
 
     polls = 0
+    memory = BackoffMemory(clock)  # as the server keeps it between an agent's calls
     for _ in range(1000):
-        outcome = await wait_for_task(fetch, budget=budget, clock=clock, backoff=backoff, rng=rng.random)
+        outcome = await wait_for_task(
+            fetch,
+            budget=budget,
+            clock=clock,
+            backoff=backoff,
+            rng=rng.random,
+            first_attempt=memory.resume("task"),
+        )
         polls += outcome.polls
         if outcome.outcome != "timed_out":
             return polls, clock.now() - finish
+        memory.remember("task", outcome.next_attempt)
     raise RuntimeError("the task was never detected")
 
 
