@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .arguments import ListTasksArguments
+from .coerce import as_int, as_number
 from .models import ListTasksResponse, TaskResponse
 from .output import ListTasksResult, Pagination, TaskRow, WaitResult
 from .statuses import classify
@@ -34,27 +35,11 @@ def _clip(text: str, limit: int = MAX_FREE_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _as_number(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
 def _tier(data: Mapping[str, Any]) -> str | None:
-    total = _as_int(data.get("total_tiers"))
+    total = as_int(data.get("total_tiers"))
     if total is None:
         return None
-    current = _as_int(data.get("current_tier"))
+    current = as_int(data.get("current_tier"))
     # current_tier is 0-based and null until the first tier starts
     return f"{(current + 1) if current is not None else 0}/{total}"
 
@@ -72,9 +57,9 @@ def task_row(task: TaskResponse) -> TaskRow:
         status=task.status,
         status_class=classify(task.status).value,
         tier=_tier(data),
-        object_count=_as_int(data.get("object_count")),
-        queue_position=_as_int(task.queue_position),
-        estimated_wait_minutes=_as_number(task.estimated_wait_minutes),
+        object_count=as_int(data.get("object_count")),
+        queue_position=as_int(task.queue_position),
+        estimated_wait_minutes=as_number(task.estimated_wait_minutes),
         created_at=_clip(str(created), 40) if created else None,
         error=_clip(error) if error else None,
         **strings,

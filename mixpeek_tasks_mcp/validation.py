@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .arguments import MAX_LIMIT, MAX_OFFSET, ListTasksArguments, WaitForTaskArguments
+from .coerce import as_int, is_number
 from .enums import (
     BOOL_OPERATORS,
     GEO_OPERATORS,
@@ -195,23 +196,6 @@ def _decode_json_text(value: Any) -> Any:
     return value
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _as_int(value: Any) -> int | None:
-    """An integer from an int, an integral float, or a digit string; None otherwise."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-        return int(value)
-    return None
-
-
 class _Checker:
     """Walks raw arguments, collecting problems and producing normalized values."""
 
@@ -260,7 +244,7 @@ class _Checker:
 
     # top-level scalars ------------------------------------------------------------------------------
     def bounded_int(self, path: str, value: Any, low: int, high: int, advice: str) -> int | None:
-        number = _as_int(value)
+        number = as_int(value, from_text=True)
         if number is None:
             self.fail(path, f"must be a whole number from {low} to {high}, not {_describe(value)}.")
             return None
@@ -540,7 +524,7 @@ class _Checker:
                     return None
             return value
         if operator in (FilterOperator.GT, FilterOperator.GTE, FilterOperator.LT, FilterOperator.LTE):
-            if not (_is_number(value) or (isinstance(value, str) and value)):
+            if not (is_number(value) or (isinstance(value, str) and value)):
                 self.fail(
                     path,
                     f"{operator.value!r} compares with a number or a string such as an ISO date "
@@ -648,7 +632,7 @@ def check_wait_for_task(
     timeout = arguments.get("timeout_seconds")
     if timeout is not None:
         number = float(timeout) if isinstance(timeout, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", timeout) else timeout
-        if not _is_number(number) or number < 0:
+        if not is_number(number) or number < 0:
             checker.fail("timeout_seconds", f"must be a number of seconds >= 0, not {_describe(timeout)}.")
         elif number > max_timeout:
             checker.fail(

@@ -1,0 +1,32 @@
+"""Lenient reading of numbers from JSON-ish values (agents send "20", APIs send 3.0)."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+_INTEGER_TEXT = re.compile(r"\s*-?\d+\s*")
+
+
+def is_number(value: Any) -> bool:
+    """A finite int or float, and not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def as_int(value: Any, *, from_text: bool = False) -> int | None:
+    """An integer from an int or an integral float (and, with ``from_text``, a digit string); else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if from_text and isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    return None
+
+
+def as_number(value: Any) -> float | None:
+    """A finite number as float; else None."""
+    return float(value) if is_number(value) else None
