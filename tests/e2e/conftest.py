@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from pydantic import SecretStr
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
@@ -45,3 +47,18 @@ def text_of(result: Any) -> str:
 
 def api_requests(sandbox: RunningSandbox, prefix: str = "/v1/") -> list[dict[str, Any]]:
     return [entry for entry in sandbox.requests() if str(entry.get("path", "")).startswith(prefix)]
+
+
+def stdio_server(sandbox: RunningSandbox, **env: str) -> StdioServerParameters:
+    """How a client launches the server: ``python -m mixpeek_tasks_mcp`` with the key in its environment."""
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "mixpeek_tasks_mcp"],
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "MIXPEEK_API_BASE": sandbox.base_url,
+            "MIXPEEK_API_KEY": SECRET_KEY,
+            "MIXPEEK_LOG_LEVEL": "DEBUG",
+            **env,
+        },
+    )

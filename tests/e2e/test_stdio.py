@@ -7,33 +7,19 @@ import subprocess
 import sys
 
 import pytest
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession
 from mcp.client.stdio import stdio_client
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 
-from .conftest import SECRET_KEY, text_of
+from .conftest import SECRET_KEY, stdio_server, text_of
 
 pytestmark = pytest.mark.anyio
 
 
-def server_params(sandbox: RunningSandbox, **env: str) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "mixpeek_tasks_mcp"],
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "MIXPEEK_API_BASE": sandbox.base_url,
-            "MIXPEEK_API_KEY": SECRET_KEY,
-            "MIXPEEK_LOG_LEVEL": "DEBUG",
-            **env,
-        },
-    )
-
-
 async def test_both_tools_answer_over_stdio(sandbox: RunningSandbox) -> None:
     task = sandbox.create_task(task_type="thumbnail", status="COMPLETED")
-    async with stdio_client(server_params(sandbox)) as (read, write), ClientSession(read, write) as client:
+    async with stdio_client(stdio_server(sandbox)) as (read, write), ClientSession(read, write) as client:
         init = await client.initialize()
         assert init.server_info.name == "mixpeek-tasks-mcp"
         tools = await client.list_tools()
@@ -49,7 +35,7 @@ async def test_both_tools_answer_over_stdio(sandbox: RunningSandbox) -> None:
 
 
 async def test_without_a_key_the_server_starts_and_every_call_names_the_setting(sandbox: RunningSandbox) -> None:
-    params = server_params(sandbox, MIXPEEK_API_KEY="")
+    params = stdio_server(sandbox, MIXPEEK_API_KEY="")
     async with stdio_client(params) as (read, write), ClientSession(read, write) as client:
         await client.initialize()
         for name, arguments in (("list_tasks", {}), ("wait_for_task", {"task_id": "t1"})):

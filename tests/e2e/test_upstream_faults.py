@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
 import tempfile
 from typing import Any
 
 import pytest
-from mcp import ClientSession, StdioServerParameters
+from mcp import ClientSession
 from mcp.client.stdio import stdio_client
 from pydantic import SecretStr
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 from mixpeek_tasks_mcp.settings import Settings
 
-from .conftest import SECRET_KEY, api_requests, session, text_of
+from .conftest import SECRET_KEY, api_requests, session, stdio_server, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -140,16 +138,7 @@ async def test_the_api_key_never_appears_in_any_output_or_log(
     assert repr(settings).count(SECRET_KEY) == 0
 
     with tempfile.TemporaryFile("w+") as errlog:
-        params = StdioServerParameters(
-            command=sys.executable,
-            args=["-m", "mixpeek_tasks_mcp"],
-            env={
-                "PATH": os.environ.get("PATH", ""),
-                "MIXPEEK_API_BASE": sandbox.base_url,
-                "MIXPEEK_API_KEY": SECRET_KEY,
-                "MIXPEEK_LOG_LEVEL": "DEBUG",
-            },
-        )
+        params = stdio_server(sandbox)
         async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as client:
             await client.initialize()
             for name, arguments in calls:
