@@ -99,10 +99,6 @@ class TasksClient:
             )
         return self._client
 
-    @property
-    def api_base(self) -> str:
-        return self._settings.api_base
-
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
@@ -143,14 +139,6 @@ class TasksClient:
                 f"Mixpeek answered GET {path} with JSON that is not a task ({_shape_problem(exc)}). "
                 "Try again; if it persists check MIXPEEK_API_BASE."
             ) from None
-
-    async def probe(self) -> bool:
-        """Whether the API base answers HTTP at all (for readiness checks)."""
-        try:
-            await self._http.get("/", timeout=httpx2.Timeout(3.0))
-        except httpx2.HTTPError:
-            return False
-        return True
 
     def _headers(self, credentials: Credentials) -> dict[str, str]:
         if not credentials.api_key:
