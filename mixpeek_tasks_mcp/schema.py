@@ -15,10 +15,11 @@ from .models import MAX_FILTER_DEPTH
 
 RECURSIVE_MODEL = "LogicalOperator"
 CONDITION_MODEL = "FilterCondition"
-UNROLLED_GROUP_LEVELS = 2
-"""Group levels spelled out in full. AND/OR/NOT each hold groups, so a full unroll grows 3x per level
-(422 KB at 5 levels); deeper groups are described as objects of the same shape, which keeps the schema
-small and still accepts every depth the server allows."""
+UNROLLED_GROUP_LEVELS = 1
+"""Group levels spelled out in full. AND/OR/NOT each hold groups, so a full unroll grows ~3x per level
+(5 KB at 1 level, 11 KB at 2, 28 KB at 3, 422 KB at 5), and a client resends the schema with every request.
+Nested groups are described as objects of the same shape: the schema stays small, still accepts every depth
+the server allows, and the server checks every level with path-precise refusals."""
 NESTED_GROUP = {
     "type": "object",
     "description": f"A nested AND/OR/NOT group of the same shape as its parent (at most {MAX_FILTER_DEPTH} "
