@@ -59,9 +59,7 @@ def _simplify(node: Any, definitions: dict[str, Any], stack: tuple[str, ...]) ->
             result[key] = {name: _simplify(sub, definitions, stack) for name, sub in value.items()}
         elif key in ("anyOf", "oneOf"):
             options = [
-                option
-                for option in (_simplify(sub, definitions, stack) for sub in value)
-                if option is not None and option != {"type": "null"}
+                option for option in (_simplify(sub, definitions, stack) for sub in value) if option != {"type": "null"}
             ]
             if len(options) == 1:
                 result.update(options[0])
@@ -74,10 +72,3 @@ def _simplify(node: Any, definitions: dict[str, Any], stack: tuple[str, ...]) ->
     if CONDITION_MODEL in stack or stack.count(RECURSIVE_MODEL) > 1:
         result.pop("description", None)  # repeated copies: the filters description explains them once
     return result
-
-
-def schema_size(schema: dict[str, Any]) -> int:
-    """Characters of the schema as compact JSON (what a client puts in the model's context)."""
-    import json
-
-    return len(json.dumps(schema, separators=(",", ":")))
