@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from .arguments import ListTasksArguments, WaitForTaskArguments
 from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock, SystemClock
+from .models import TaskResponse
 from .output import ListTasksResult, WaitResult
 from .schema import self_contained_schema
 from .settings import Settings
@@ -118,16 +119,20 @@ async def wait_for_task_tool(
     credentials = credentials_for(ctx, settings)
     last_progress = 0.0
 
-    async def fetch(deadline: float) -> Any:
+    total = checked.timeout_seconds if checked.timeout_seconds > 0 else None
+
+    async def fetch(deadline: float) -> TaskResponse:
         return await state.client.get_task(checked.task_id, credentials=credentials, deadline=deadline)
 
-    async def report(task: Any, elapsed: float, polls: int) -> None:
+    async def report(task: TaskResponse, elapsed: float, polls: int) -> None:
+        """Progress is the time waited (of the budget), always increasing; the message says how the task is."""
         nonlocal last_progress
         row = task_row(task)
         last_progress = max(last_progress + 0.001, round(elapsed, 3))
+        if total is not None:
+            last_progress = min(last_progress, total)
         tier = f" · tier {row.tier}" if row.tier else ""
         message = f"{row.status}{tier} · {elapsed:.0f} s elapsed · poll {polls}"
-        total = checked.timeout_seconds if checked.timeout_seconds > 0 else None
         await ctx.report_progress(last_progress, total=total, message=message)
 
     try:
@@ -142,13 +147,11 @@ async def wait_for_task_tool(
         )
     except MixpeekError as error:
         raise ToolError(str(error)) from None
-    if outcome.outcome == "timed_out":
-        state.memory.remember(checked.task_id, outcome.next_attempt)
-    else:
-        state.memory.forget(checked.task_id)
-    row = task_row(outcome.task)
     next_call = None
-    if outcome.outcome == "timed_out":
+    if outcome.outcome != "timed_out":
+        state.memory.forget(checked.task_id)
+    else:
+        state.memory.remember(checked.task_id, outcome.next_attempt)
         next_call = {
             "task_id": checked.task_id,
             "timeout_seconds": checked.timeout_seconds or settings.wait_default_seconds,
@@ -156,7 +159,7 @@ async def wait_for_task_tool(
         if checked.wait_for:
             next_call["wait_for"] = [status.value for status in checked.wait_for]
     result = WaitResult(
-        task=row,
+        task=task_row(outcome.task),
         outcome=outcome.outcome,
         finished=is_final(classify(outcome.task.status)),
         waited_seconds=round(outcome.waited, 2),
