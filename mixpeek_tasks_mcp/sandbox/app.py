@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from ..statuses import ACTIVE
 from .admin import admin_routes
 from .errors import ApiError, validation_error
 from .faults import mangle
@@ -24,7 +25,6 @@ from .simulator import apply_patch
 from .state import SandboxState
 from .timeutil import now_iso
 
-ACTIVE = frozenset({"PENDING", "QUEUED", "IN_PROGRESS", "PROCESSING"})
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 

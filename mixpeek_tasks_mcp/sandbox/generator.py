@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from ..enums import TaskStatus, TaskType
 from ..models import TaskResponse
+from ..statuses import ACTIVE
 from .store import TaskRecord
 from .timeutil import now_iso, parse_moment, to_iso
 
@@ -74,7 +75,6 @@ FINISHED_STATUS_WEIGHTS: dict[TaskStatus, float] = {
     S.UNKNOWN: 0.3,
 }
 ACTIVE_STATUS_WEIGHTS: dict[TaskStatus, float] = {S.PENDING: 2, S.QUEUED: 2, S.IN_PROGRESS: 4, S.PROCESSING: 1}
-ACTIVE_STATUSES = frozenset({S.PENDING, S.QUEUED, S.IN_PROGRESS, S.PROCESSING})
 
 ENGINE_TYPES = frozenset(
     {
@@ -281,7 +281,7 @@ def generate_tasks(count: int, seed: int = 7, anchor: datetime | None = None) ->
             status = _pick(rng, FINISHED_STATUS_WEIGHTS)
         doc = make_task(rng, world, task_type, status)
         duration = timedelta(seconds=rng.uniform(2, 1800))
-        updated = min(created + duration, end) if status not in ACTIVE_STATUSES else end
+        updated = min(created + duration, end) if status not in ACTIVE else end
         records.append(TaskRecord(doc=doc, created_at=to_iso(created), updated_at=to_iso(updated)))
     return records
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..enums import TaskStatus, TaskType
-from .generator import ACTIVE_STATUSES, make_task, new_world
+from ..statuses import ACTIVE
+from .generator import make_task, new_world
 from .store import TaskRecord, TaskStore
 from .timeutil import now_iso
 
@@ -194,7 +195,7 @@ class LiveSimulator:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        for task_id in self.store.task_ids_with_status([s.value for s in ACTIVE_STATUSES])[-self.live_tasks :]:
+        for task_id in self.store.task_ids_with_status([s.value for s in ACTIVE])[-self.live_tasks :]:
             record = self.store.get(task_id)
             if record is not None and not self.timeline.has_steps(task_id):
                 self._plan(record.doc)
