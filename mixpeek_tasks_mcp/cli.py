@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = commands.add_parser("demo", help="Start the sandbox and show what an agent sees, end to end.")
-    demo.add_argument("--quick", action="store_true", help="Shorter waits (used by tests).")
+    demo.add_argument("--quick", action="store_true", help="A faster simulated task (for a quick look, and the tests).")
 
     call = commands.add_parser("call", help="Call one tool and print exactly what the agent sees.")
     call.add_argument("tool", choices=["list_tasks", "wait_for_task"])
