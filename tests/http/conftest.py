@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.dispatcher import ProgressFnT
+from mcp.types import CallToolResult
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
 
@@ -85,3 +88,19 @@ async def mcp_session(url: str, headers: dict[str, str] | None = None) -> AsyncI
 def api_requests(sandbox: RunningSandbox, path_part: str = "/v1/tasks") -> list[dict[str, Any]]:
     """The sandbox request log entries whose path contains ``path_part``."""
     return [entry for entry in sandbox.requests() if path_part in entry["path"]]
+
+
+@asynccontextmanager
+async def waiting_in_background(
+    session: ClientSession, task_id: str, on_progress: ProgressFnT
+) -> AsyncIterator[list[CallToolResult]]:
+    """A ``wait_for_task`` call (120 s budget) runs while the body acts; afterwards the list holds its result."""
+    results: list[CallToolResult] = []
+
+    async def call() -> None:
+        arguments = {"task_id": task_id, "timeout_seconds": 120}
+        results.append(await session.call_tool("wait_for_task", arguments, progress_callback=on_progress))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call)
+        yield results

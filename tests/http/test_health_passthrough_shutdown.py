@@ -14,7 +14,16 @@ from mixpeek_tasks_mcp.http.health import ReadinessProbe
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 from mixpeek_tasks_mcp.settings import Settings
 
-from .conftest import CLIENT_KEY, SERVER_KEY, TOKEN, ServeFactory, api_requests, fingerprint, mcp_session
+from .conftest import (
+    CLIENT_KEY,
+    SERVER_KEY,
+    TOKEN,
+    ServeFactory,
+    api_requests,
+    fingerprint,
+    mcp_session,
+    waiting_in_background,
+)
 
 pytestmark = pytest.mark.anyio
 BOUND = 30.0
@@ -120,24 +129,17 @@ async def test_sigterm_lets_in_flight_wait_finish(serve: ServeFactory, sandbox: 
 
     sigterm_sent = False
 
-    result: Any = None
     with anyio.fail_after(BOUND):
         async with mcp_session(server.url) as session:
             await session.list_tools()
-
-            async def call() -> None:
-                nonlocal result
-                arguments = {"task_id": task_id, "timeout_seconds": 120}
-                result = await session.call_tool("wait_for_task", arguments, progress_callback=on_progress)
-
-            async with anyio.create_task_group() as group:
-                group.start_soon(call)
+            async with waiting_in_background(session, task_id, on_progress) as results:
                 await first_progress.wait()
                 server.process.send_signal(signal.SIGTERM)
                 sigterm_sent = True
                 # no new connections now, but the wait in flight goes on polling and reporting progress
                 await progress_after_sigterm.wait()
                 sandbox.transition(task_id, "COMPLETED")
+    (result,) = results
     assert result is not None and not result.is_error, result
     assert result.structured_content["outcome"] == "success"
     await anyio.to_thread.run_sync(server.process.wait, BOUND)

@@ -12,7 +12,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 
-from .conftest import ServeFactory, api_requests, mcp_session
+from .conftest import ServeFactory, api_requests, mcp_session, waiting_in_background
 
 pytestmark = pytest.mark.anyio
 
@@ -54,20 +54,13 @@ async def test_wait_for_task_streams_progress(
         if len(progress) >= 2:
             seen_two.set()
 
-    result: Any = None
     with anyio.fail_after(BOUND):
         async with mcp_session(server.url) as session:
             await session.list_tools()
-
-            async def call() -> None:
-                nonlocal result
-                arguments = {"task_id": task_id, "timeout_seconds": 120}
-                result = await session.call_tool("wait_for_task", arguments, progress_callback=on_progress)
-
-            async with anyio.create_task_group() as group:
-                group.start_soon(call)
+            async with waiting_in_background(session, task_id, on_progress) as results:
                 await seen_two.wait()
                 sandbox.transition(task_id, "COMPLETED")
+    (result,) = results
     assert not result.is_error, result.content
     assert result.structured_content["outcome"] == "success"
     assert result.structured_content["task"]["status"] == "COMPLETED"
