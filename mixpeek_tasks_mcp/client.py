@@ -73,14 +73,12 @@ class TasksClient:
         self,
         settings: Settings,
         *,
-        transport: httpx2.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self._settings = settings
         self._clock = clock or SystemClock()
         self._rng = rng
-        self._transport = transport
         self._client: httpx2.AsyncClient | None = None
 
     @property
@@ -92,7 +90,6 @@ class TasksClient:
             self._client = httpx2.AsyncClient(
                 base_url=settings.api_base,
                 timeout=httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-                transport=self._transport,
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
                 limits=httpx2.Limits(max_connections=100, max_keepalive_connections=20),
                 follow_redirects=False,
