@@ -94,8 +94,8 @@ class SortOption(BaseModel):
     direction: SortDirection = Field(default=SortDirection.DESC, description="asc or desc.")
 
 
-class ListTasksRequest(BaseModel):
-    """Body of ``POST /v1/tasks/list``: only the keys the API declares."""
+class TaskSelection(BaseModel):
+    """Which tasks: the filtering keys of ``POST /v1/tasks/list``, shared by every tool that selects tasks."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -111,7 +111,6 @@ class ListTasksRequest(BaseModel):
         "exists/is_null take true or false; geo_* do not apply to tasks. case_sensitive: exact-case string "
         'matching (default false). Shorthand: {"additional_data.batch_id": "btch_1"} means equality.',
     )
-    sort: SortOption | None = Field(default=None, description="Sort key.")
     search: str | None = Field(
         default=None,
         min_length=1,
@@ -120,10 +119,25 @@ class ListTasksRequest(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _check_depth(self) -> ListTasksRequest:
+    def _check_depth(self) -> TaskSelection:
         if self.filters is not None and self.filters.depth() > MAX_FILTER_DEPTH:
             raise ValueError(f"filters are nested deeper than {MAX_FILTER_DEPTH} levels")
         return self
+
+    def is_empty(self) -> bool:
+        return self.status is None and self.task_type is None and self.filters is None and not self.search
+
+    def selection(self) -> TaskSelection:
+        """Just the selecting keys (argument models add paging, budgets and the like)."""
+        return TaskSelection.model_validate(
+            self.model_dump(include=set(TaskSelection.model_fields), exclude_none=True, by_alias=True)
+        )
+
+
+class ListTasksRequest(TaskSelection):
+    """Body of ``POST /v1/tasks/list``: only the keys the API declares."""
+
+    sort: SortOption | None = Field(default=None, description="Sort key.")
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body to send: declared keys only, nulls left out."""

@@ -19,7 +19,14 @@ from .checker import Checker
 from .problems import InvalidArguments, Problem, decode_json_text, describe, did_you_mean
 from .vocabulary import ARGUMENT_HINTS
 
-__all__ = ["InvalidArguments", "Problem", "check_list_tasks", "check_wait_for_task"]
+__all__ = [
+    "Checker",
+    "InvalidArguments",
+    "Problem",
+    "check_list_tasks",
+    "check_selection",
+    "check_wait_for_task",
+]
 
 
 def _unknown_arguments(tool: str, checker: Checker, arguments: Mapping[str, Any], known: Iterable[str]) -> None:
@@ -38,10 +45,9 @@ def _from_pydantic(tool: str, exc: ValidationError) -> InvalidArguments:
     return InvalidArguments(tool, problems)
 
 
-def check_list_tasks(arguments: Mapping[str, Any]) -> ListTasksArguments:
-    """Validate and normalize ``list_tasks`` arguments, or raise InvalidArguments."""
-    checker = Checker()
-    _unknown_arguments("list_tasks", checker, arguments, ListTasksArguments.model_fields)
+def check_selection(checker: Checker, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The selecting arguments every task-selecting tool shares (status, task_type, filters, search), checked
+    and normalized; problems go to ``checker``."""
     clean: dict[str, Any] = {}
     if arguments.get("status") is not None:
         clean["status"] = checker.status("status", arguments["status"])
@@ -49,10 +55,18 @@ def check_list_tasks(arguments: Mapping[str, Any]) -> ListTasksArguments:
         clean["task_type"] = checker.task_type("task_type", arguments["task_type"])
     if arguments.get("filters") is not None:
         clean["filters"] = checker.filters("filters", arguments["filters"])
-    if arguments.get("sort") is not None:
-        clean["sort"] = checker.sort("sort", arguments["sort"])
     if arguments.get("search") is not None:
         clean["search"] = checker.text("search", arguments["search"], 200)
+    return clean
+
+
+def check_list_tasks(arguments: Mapping[str, Any]) -> ListTasksArguments:
+    """Validate and normalize ``list_tasks`` arguments, or raise InvalidArguments."""
+    checker = Checker()
+    _unknown_arguments("list_tasks", checker, arguments, ListTasksArguments.model_fields)
+    clean = check_selection(checker, arguments)
+    if arguments.get("sort") is not None:
+        clean["sort"] = checker.sort("sort", arguments["sort"])
     if arguments.get("limit") is not None:
         clean["limit"] = checker.bounded_int(
             "limit", arguments["limit"], 1, MAX_LIMIT, " Page through the rest with offset or cursor."
