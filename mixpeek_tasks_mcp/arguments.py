@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .enums import SortDirection, TaskStatus
-from .models import ListTasksRequest, SortOption
+from .models import ListTasksRequest, SortOption, TaskSelection
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
@@ -64,4 +64,28 @@ class WaitForTaskArguments(BaseModel):
         min_length=1,
         description="Also stop as soon as the task reaches one of these statuses (e.g. IN_PROGRESS to wait "
         "for it to start). Finished tasks always stop the wait.",
+    )
+
+
+DEFAULT_TRIAGE_TASKS = 2_000
+MAX_TRIAGE_TASKS = 10_000
+DEFAULT_TRIAGE_SECONDS = 30.0
+
+
+class TriageTasksArguments(TaskSelection):
+    """Arguments of ``triage_tasks``: which tasks (as list_tasks selects them) and how far to scan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tasks: int = Field(
+        default=DEFAULT_TRIAGE_TASKS,
+        ge=1,
+        le=MAX_TRIAGE_TASKS,
+        description="Most tasks to scan, newest first (1-10000).",
+    )
+    timeout_seconds: float = Field(
+        default=DEFAULT_TRIAGE_SECONDS,
+        gt=0,
+        description="Time budget of the scan in seconds; the default 30 ends the call before the ~60 s tool-call "
+        "timeout of many clients. The answer says what was covered.",
     )

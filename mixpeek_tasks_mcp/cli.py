@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="A faster simulated task (for a quick look, and the tests).")
 
     call = commands.add_parser("call", help="Call one tool and print exactly what the agent sees.")
-    call.add_argument("tool", choices=["list_tasks", "wait_for_task"])
+    call.add_argument("tool", choices=["list_tasks", "triage_tasks", "wait_for_task"])
     call.add_argument("arguments", nargs="?", default="{}", help="Tool arguments as JSON.")
     _add_settings_flags(call)
 

@@ -63,3 +63,57 @@ class WaitResult(_Compact):
         default=None, description="Arguments for wait_for_task to keep waiting; only when timed out."
     )
     last_error: str | None = Field(default=None, description="Why the last poll failed, if it did.")
+
+
+class ErrorGroup(_Compact):
+    """Tasks that failed for one cause: the same error text once ids, numbers, sizes and names are masked."""
+
+    signature: str = Field(description="The error with its varying parts masked (<id>, <n>, <size>, <url>, ...).")
+    count: int
+    share: float = Field(description="Fraction of the scanned tasks with an error that are in this group.")
+    statuses: dict[str, int]
+    task_types: dict[str, int] = Field(description="The task types it hit, most first (at most 3).")
+    buckets: dict[str, int] | None = Field(default=None, description="Top buckets affected (at most 3).")
+    batches: dict[str, int] | None = Field(default=None, description="Top batches affected (at most 3).")
+    first_seen: str | None = Field(default=None, description="Oldest created_at in the group, when the API gives it.")
+    last_seen: str | None = Field(default=None, description="Newest created_at in the group, when the API gives it.")
+    example_task_ids: list[str]
+    sample_error: str = Field(description="One task's error text from the API (data, truncated).")
+    list_call: dict[str, Any] | None = Field(
+        default=None, description="Arguments for list_tasks that list this group's tasks."
+    )
+
+
+class StuckTask(_Compact):
+    task_id: str
+    task_type: str
+    status: str
+    reason: str = Field(description="Why it looks stuck, from what the API returned.")
+    tier: str | None = None
+    queue_position: int | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class TriageResult(_Compact):
+    scanned: int = Field(description="Tasks read.")
+    total: int | None = Field(default=None, description="Tasks matching the selection, when the API says.")
+    stopped_because: str = Field(
+        description="all (every matching task was read), max_tasks, time_budget, or upstream_error."
+    )
+    coverage: str = Field(description="How much was scanned, in words: never mistake a partial scan for the whole.")
+    selection: dict[str, Any] = Field(description="The list_tasks selection that was scanned, newest first.")
+    upstream_error: str | None = Field(default=None, description="The error that stopped the scan, if one did.")
+    status_counts: dict[str, int]
+    task_type_counts: dict[str, int] = Field(description="Scanned tasks per type (the most common ones).")
+    with_error: int = Field(description="Scanned tasks that carry an error text or have a failure status.")
+    groups: list[ErrorGroup] = Field(description="Largest first.")
+    more_groups: int = Field(default=0, description="Groups left out of `groups` (the long tail).")
+    more_groups_tasks: int = Field(default=0, description="Tasks in the groups left out.")
+    active: int = Field(description="Scanned tasks that are PENDING, QUEUED, IN_PROGRESS or PROCESSING.")
+    stuck_count: int = Field(default=0, description="Active tasks that look stuck (`stuck` lists the worst).")
+    stuck: list[StuckTask]
+    stuck_note: str | None = Field(default=None, description="What could not be told about stuck tasks, and why.")
+    next_call: dict[str, Any] | None = Field(
+        default=None, description="Arguments for triage_tasks that scan further, when the scan stopped early."
+    )

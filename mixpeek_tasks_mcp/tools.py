@@ -14,16 +14,17 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 
-from .arguments import ListTasksArguments, WaitForTaskArguments
+from .arguments import ListTasksArguments, TriageTasksArguments, WaitForTaskArguments
 from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock, SystemClock
 from .models import TaskResponse
-from .output import ListTasksResult, WaitResult
+from .output import ListTasksResult, TriageResult, WaitResult
 from .schema import self_contained_schema
 from .settings import Settings
 from .statuses import STATUS_RULES_TEXT, classify, is_final
 from .summary import list_result, task_row, wait_text
-from .validation import InvalidArguments, check_list_tasks, check_wait_for_task
+from .triage import ProgressMemory, run_triage
+from .validation import InvalidArguments, check_list_tasks, check_triage_tasks, check_wait_for_task
 from .waiting import Backoff, BackoffMemory, wait_for_task
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class AppState:
     clock: Clock = field(default_factory=SystemClock)
     backoff: Backoff = field(default_factory=Backoff)
     memory: BackoffMemory = field(init=False)
+    progress: ProgressMemory = field(default_factory=ProgressMemory)
+    """Active tasks' last seen status and tier, so a later triage can tell which made no progress."""
 
     def __post_init__(self) -> None:
         self.memory = BackoffMemory(self.clock)
@@ -170,6 +173,36 @@ async def wait_for_task_tool(
     return _result(wait_text(result), result)
 
 
+async def triage_tasks_tool(
+    arguments: dict[str, Any], ctx: Context[Any, Any]
+) -> Annotated[CallToolResult, TriageResult]:
+    state = _state(ctx)
+    try:
+        checked = check_triage_tasks(arguments, max_timeout=state.settings.wait_max_seconds)
+    except InvalidArguments as refusal:
+        raise ToolError(refusal.render()) from None
+    limit = checked.max_tasks
+
+    async def report(scanned: int, total: int | None) -> None:
+        goal = min(total, limit) if total is not None else limit
+        of = f"{total:,} matching" if total is not None else "an unknown number of"
+        await ctx.report_progress(scanned, total=max(goal, scanned), message=f"scanned {scanned:,} of {of} tasks")
+
+    try:
+        text, result = await run_triage(
+            checked,
+            client=state.client,
+            credentials=credentials_for(ctx, state.settings),
+            clock=state.clock,
+            memory=state.progress,
+            max_timeout=state.settings.wait_max_seconds,
+            on_page=report,
+        )
+    except MixpeekError as error:
+        raise ToolError(str(error)) from None
+    return _result(text, result)
+
+
 LIST_TASKS_DESCRIPTION = f"""List Mixpeek tasks (batch ingestion, feature extraction, clustering, taxonomy jobs, \
 ...) with filters, sort, text search and pagination. Returns one compact line per task (id, type, status, \
 tier progress, object count, batch/bucket ids, the error of failed ones), status counts for the page, the total, \
@@ -200,6 +233,21 @@ Examples:
 - {"task_id": "2d322a05-3178-4eca-aac6-b82b0a0313aa"}
 - Just check once: {"task_id": "task_abc123", "timeout_seconds": 0}
 - Wait until it starts: {"task_id": "task_abc123", "wait_for": ["IN_PROGRESS"]}"""
+
+TRIAGE_TASKS_DESCRIPTION = (
+    "What is failing or stuck across many Mixpeek tasks, and why, in one call. Scans the matching tasks newest "
+    "first (up to max_tasks, default 2000, within timeout_seconds, default 30) and groups failures by cause: the "
+    "error text with ids, numbers, sizes, urls and names masked. Each group: count, share, statuses, task types, "
+    "top buckets/batches, first/last seen, example task ids, a sample error, and the list_tasks call that lists "
+    "its tasks. Also flags active tasks that look stuck, with the reason. Always states coverage (scanned N of M, "
+    "and why it stopped): a partial scan is not the whole picture.\n\n"
+    "Takes the same status, task_type, filters and search as list_tasks. With none, it triages FAILED, "
+    "COMPLETED_WITH_ERRORS, CANCELED, INTERRUPTED and the active statuses.\n\n"
+    "Examples:\n"
+    "- Why are tasks failing? {}\n"
+    '- Failed batch runs: {"task_type": "api_buckets_batches_process", "status": "FAILED"}\n'
+    '- One bucket: {"filters": {"additional_data.bucket_id": "bkt_products"}}'
+)
 
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True, destructive_hint=False)
 
@@ -238,6 +286,15 @@ def wait_input_schema(settings: Settings) -> dict[str, Any]:
     return schema
 
 
+def triage_input_schema(settings: Settings) -> dict[str, Any]:
+    """The triage_tasks schema with this server's largest time budget."""
+    schema = self_contained_schema(TriageTasksArguments)
+    budget = schema["properties"]["timeout_seconds"]
+    budget["default"] = min(budget["default"], settings.wait_max_seconds)
+    budget["maximum"] = settings.wait_max_seconds
+    return schema
+
+
 def build_tools(settings: Settings) -> list[Tool]:
     return [
         _tool(
@@ -247,6 +304,14 @@ def build_tools(settings: Settings) -> list[Tool]:
             description=LIST_TASKS_DESCRIPTION,
             input_schema=self_contained_schema(ListTasksArguments),
             output_model=ListTasksResult,
+        ),
+        _tool(
+            triage_tasks_tool,
+            name="triage_tasks",
+            title="Triage Mixpeek task failures",
+            description=TRIAGE_TASKS_DESCRIPTION,
+            input_schema=triage_input_schema(settings),
+            output_model=TriageResult,
         ),
         _tool(
             wait_for_task_tool,

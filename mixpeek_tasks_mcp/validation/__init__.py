@@ -13,7 +13,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..arguments import MAX_LIMIT, MAX_OFFSET, ListTasksArguments, WaitForTaskArguments
+from ..arguments import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    MAX_TRIAGE_TASKS,
+    ListTasksArguments,
+    TriageTasksArguments,
+    WaitForTaskArguments,
+)
 from ..coerce import is_number
 from .checker import Checker
 from .problems import InvalidArguments, Problem, decode_json_text, describe, did_you_mean
@@ -25,6 +32,7 @@ __all__ = [
     "Problem",
     "check_list_tasks",
     "check_selection",
+    "check_triage_tasks",
     "check_wait_for_task",
 ]
 
@@ -128,3 +136,42 @@ def check_wait_for_task(
         return WaitForTaskArguments.model_validate(clean)
     except ValidationError as exc:
         raise _from_pydantic("wait_for_task", exc) from None
+
+
+def _budget_seconds(checker: Checker, path: str, value: Any, *, allow_zero: bool, max_seconds: float) -> float | None:
+    """A time budget in seconds (a number or a numeric string), within what this server allows."""
+    number = float(value) if isinstance(value, str) and re.fullmatch(r"\s*\d{1,7}(\.\d{1,6})?\s*", value) else value
+    if not is_number(number) or number < 0 or (number == 0 and not allow_zero):
+        low = ">= 0" if allow_zero else "> 0"
+        checker.fail(path, f"must be a number of seconds {low}, not {describe(value)}.")
+        return None
+    if number > max_seconds:
+        checker.fail(
+            path,
+            f"{number:.6g} is more than this server allows ({max_seconds:g} s). Use at most {max_seconds:g} s; "
+            "most clients also cut a tool call at 60 s-5 min.",
+        )
+        return None
+    return float(number)
+
+
+def check_triage_tasks(arguments: Mapping[str, Any], *, max_timeout: float) -> TriageTasksArguments:
+    """Validate and normalize ``triage_tasks`` arguments, or raise InvalidArguments."""
+    checker = Checker()
+    _unknown_arguments("triage_tasks", checker, arguments, TriageTasksArguments.model_fields)
+    clean = check_selection(checker, arguments)
+    if arguments.get("max_tasks") is not None:
+        clean["max_tasks"] = checker.bounded_int(
+            "max_tasks", arguments["max_tasks"], 1, MAX_TRIAGE_TASKS, " Narrow the selection to triage older tasks."
+        )
+    clean["timeout_seconds"] = min(TriageTasksArguments.model_fields["timeout_seconds"].default, max_timeout)
+    if arguments.get("timeout_seconds") is not None:
+        clean["timeout_seconds"] = _budget_seconds(
+            checker, "timeout_seconds", arguments["timeout_seconds"], allow_zero=False, max_seconds=max_timeout
+        )
+    if checker.problems:
+        raise InvalidArguments("triage_tasks", checker.problems)
+    try:
+        return TriageTasksArguments.model_validate({k: v for k, v in clean.items() if v is not None})
+    except ValidationError as exc:
+        raise _from_pydantic("triage_tasks", exc) from None
