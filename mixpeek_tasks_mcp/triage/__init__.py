@@ -26,6 +26,8 @@ from .stuck import ProgressMemory, find_stuck
 __all__ = ["DEFAULT_STATUSES", "ProgressMemory", "run_triage"]
 
 MAX_TYPE_COUNTS = 12
+MAX_STRUCTURED_CHARS = 24_000
+"""The structured result as JSON, whatever the data: the smallest groups move to the tail count until it fits."""
 DEFAULT_STATUSES = [status.value for status in TaskStatus if status in FAILURE or status in PARTIAL or status in ACTIVE]
 """With no selection: the problem statuses plus the active ones (for stalls)."""
 
@@ -104,5 +106,22 @@ async def run_triage(
         stuck_note=stuck_note,
         next_call=next_call,
     )
+    fit_structured(result)
     text = render(result, describe_selection(selection_json, defaulted))
     return text, result
+
+
+def fit_structured(result: TriageResult) -> None:
+    """Keep the structured result under MAX_STRUCTURED_CHARS: drop stalled rows past the worst few, then the
+    smallest shown groups into ``more_groups`` (counted, never dropped silently)."""
+
+    def size() -> int:
+        return len(result.model_dump_json(exclude_none=True))
+
+    while size() > MAX_STRUCTURED_CHARS and (result.groups or result.stuck):
+        if len(result.stuck) > 3 or not result.groups:
+            result.stuck.pop()
+            continue
+        group = result.groups.pop()
+        result.more_groups += 1
+        result.more_groups_tasks += group.count

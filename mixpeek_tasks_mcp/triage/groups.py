@@ -16,11 +16,12 @@ from ..output import ErrorGroup
 from .signatures import display, literal_runs
 from .tally import NO_TEXT, OTHER, GroupTally
 
-MAX_GROUPS = 15
+MAX_GROUPS = 12
 """Groups returned in full; the rest are summarized as a count of groups and tasks."""
 TOP_PER_GROUP = 3
-MAX_FILTER_RUNS = 3
-MAX_RUN_CHARS = 120
+MAX_FILTER_RUNS = 2
+MAX_RUN_CHARS = 80
+MAX_SIGNATURE_CHARS = 200
 DRILL_DOWN_LIMIT = 20
 
 
@@ -98,7 +99,7 @@ def build_groups(
         others = [other_text for key, other_text in texts.items() if key != group.key]
         result.append(
             ErrorGroup(
-                signature=text,
+                signature=text[:MAX_SIGNATURE_CHARS],
                 count=group.count,
                 share=round(group.count / with_error, 3),
                 statuses=top(group.statuses, 5),

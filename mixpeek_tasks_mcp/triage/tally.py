@@ -17,7 +17,7 @@ from ..statuses import StatusClass, classify
 from .signatures import Signature, merge_values, signature_of
 
 MAX_EXAMPLES = 3
-MAX_SAMPLE_CHARS = 300
+MAX_SAMPLE_CHARS = 200
 MAX_LABEL_CHARS = 80
 MAX_DISTINCT_PER_COUNTER = 64
 """Distinct keys one counter tracks (types, buckets, batches); the rest count under OTHER."""

@@ -1,0 +1,291 @@
+"""triage_tasks end to end: MCP client -> our server -> HTTP -> a sandbox loaded with known error families."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+import jsonschema
+import pytest
+from pydantic import SecretStr
+
+from mixpeek_tasks_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
+from mixpeek_tasks_mcp.settings import Settings
+
+from .conftest import SECRET_KEY, api_requests, session, text_of
+
+pytestmark = pytest.mark.anyio
+
+FAMILIES = {
+    "size": (40, "FAILED", "Object obj_{hex} exceeds the 2 GiB size limit ({n} MiB)"),
+    "timeout": (25, "FAILED", "Feature extractor '{model}' timed out after {secs}s on {n} objects"),
+    "partial": (
+        12,
+        "COMPLETED_WITH_ERRORS",
+        "{k} of {n} objects failed: Invalid file format: Expected PDF, got {kind}",
+    ),
+    "s3": (9, "FAILED", "S3 access denied for s3://{bucket}-raw/obj_{hex}.mp4: AccessDenied (403)"),
+}
+ONE_OFFS = [
+    "Webhook endpoint rejected the payload signature",
+    "License check failed for the custom plugin bundle",
+    "Manifest apply aborted: circular dependency between retrievers",
+]
+CANCELED_WITHOUT_TEXT = 6
+SUCCEEDED = 30
+MODELS = ("clip-vit-l14", "siglip-so400m", "e5-large-v2")
+
+
+def _family_tasks(rng: random.Random, start: datetime) -> list[dict[str, Any]]:
+    tasks: list[dict[str, Any]] = []
+    minute = 0
+
+    def add(status: str, error: str | None, *, in_additional_data: bool = False, **data: Any) -> None:
+        nonlocal minute
+        minute += 1
+        doc: dict[str, Any] = {
+            "task_type": rng.choice(["api_buckets_objects_create", "engine_feature_extractor_run"]),
+            "status": status,
+            "created_at": (start + timedelta(minutes=minute)).isoformat(),
+            "additional_data": {"bucket_id": data.get("bucket", "bkt_products")},
+        }
+        if error is not None and in_additional_data:
+            doc["additional_data"]["error"] = error
+        elif error is not None:
+            doc["error"] = error
+        tasks.append(doc)
+
+    for name, (count, status, template) in FAMILIES.items():
+        for _ in range(count):
+            message = template.format(
+                hex=f"{rng.getrandbits(40):010x}",
+                n=rng.randint(2049, 9999),
+                k=rng.randint(1, 40),
+                model=rng.choice(MODELS),
+                secs=rng.choice((300, 600, 900)),
+                kind=rng.choice(("PNG", "DOCX", "HEIC")),
+                bucket=rng.choice(("products", "podcasts")),
+            )
+            # the timeout family keeps its text under additional_data.error only, as older tasks do
+            add(status, message, in_additional_data=name == "timeout", bucket="bkt_burst" if name == "s3" else "x")
+    for message in ONE_OFFS:
+        add("FAILED", message)
+    for _ in range(CANCELED_WITHOUT_TEXT):
+        add("CANCELED", None)
+    for _ in range(SUCCEEDED):
+        add("COMPLETED", None)
+    rng.shuffle(tasks)
+    return tasks
+
+
+@pytest.fixture(scope="module")
+def families_sandbox() -> Iterator[RunningSandbox]:
+    config = SandboxConfig(port=0, api_keys=[SECRET_KEY], tasks=0, simulate=False)
+    with running_sandbox(config) as running:
+        running.create_tasks(_family_tasks(random.Random(5), datetime.now(UTC) - timedelta(days=2)))
+        yield running
+
+
+@pytest.fixture
+def triage_settings(families_sandbox: RunningSandbox) -> Settings:
+    families_sandbox.clear_faults()
+    families_sandbox.clear_requests()
+    return Settings(api_key=SecretStr(SECRET_KEY), api_base=families_sandbox.base_url, max_retries=0)
+
+
+async def _call(settings: Settings, arguments: dict[str, Any]) -> tuple[str, dict[str, Any], Any]:
+    async with session(settings) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("triage_tasks", arguments)
+    text = text_of(result)
+    assert not result.is_error, text
+    structured = result.structured_content
+    assert structured is not None
+    jsonschema.validate(structured, tools["triage_tasks"].output_schema)
+    return text, dict(structured), result
+
+
+async def test_groups_known_families_exactly_and_each_drill_down_lists_its_group(
+    families_sandbox: RunningSandbox, triage_settings: Settings
+) -> None:
+    text, result, _ = await _call(triage_settings, {})
+    problem_total = sum(count for count, _, _ in FAMILIES.values()) + len(ONE_OFFS) + CANCELED_WITHOUT_TEXT
+    assert result["scanned"] == result["total"] == problem_total
+    assert result["stopped_because"] == "all"
+    assert f"Scanned {problem_total} of {problem_total} matching tasks" in text
+    groups = result["groups"]
+    by_count = sorted((group["count"] for group in groups), reverse=True)
+    expected = sorted([count for count, _, _ in FAMILIES.values()] + [CANCELED_WITHOUT_TEXT] + [1] * 3, reverse=True)
+    assert by_count == expected, [group["signature"] for group in groups]
+    size = next(group for group in groups if group["count"] == 40)
+    assert size["signature"] == "Object <id> exceeds the 2 GiB size limit (<size>)"
+    assert size["statuses"] == {"FAILED": 40} and len(size["example_task_ids"]) == 3
+    assert size.get("first_seen") is None or size["first_seen"] <= size["last_seen"]
+    s3 = next(group for group in groups if group["count"] == 9)
+    assert s3["buckets"] == {"bkt_burst": 9}
+    # every group's list_tasks call lists exactly that group's tasks
+    async with session(triage_settings) as client:
+        for group in groups:
+            call = group["list_call"]
+            assert call is not None, group["signature"]
+            listed = await client.call_tool("list_tasks", call)
+            assert not listed.is_error, text_of(listed)
+            assert listed.structured_content is not None
+            assert listed.structured_content["pagination"]["total"] == group["count"], (group["signature"], call)
+
+
+async def test_max_tasks_coverage_is_stated_as_partial_with_a_call_to_scan_further(
+    families_sandbox: RunningSandbox, triage_settings: Settings
+) -> None:
+    text, result, _ = await _call(triage_settings, {"status": "FAILED", "max_tasks": 30})
+    failed = sum(count for count, status, _ in FAMILIES.values() if status == "FAILED") + len(ONE_OFFS)
+    assert result["scanned"] == 30 and result["total"] == failed
+    assert result["stopped_because"] == "max_tasks"
+    assert f"Scanned 30 of {failed} matching tasks" in text and "PARTIAL" in text
+    assert result["next_call"] == {"status": "FAILED", "max_tasks": 150}
+    pages = [entry for entry in api_requests(families_sandbox) if entry["path"] == "/v1/tasks/list"]
+    assert len(pages) == 1, "30 tasks fit in one page: ask for 30, not 100"
+
+
+@pytest.fixture(scope="module")
+def generated_sandbox() -> Iterator[RunningSandbox]:
+    """Generated tasks with several pages (100 each) of problem tasks."""
+    config = SandboxConfig(port=0, api_keys=[SECRET_KEY], tasks=3_000, simulate=False, seed=4)
+    with running_sandbox(config) as running:
+        yield running
+
+
+@pytest.fixture
+def generated_settings(generated_sandbox: RunningSandbox) -> Settings:
+    generated_sandbox.clear_faults()
+    generated_sandbox.clear_requests()
+    return Settings(api_key=SecretStr(SECRET_KEY), api_base=generated_sandbox.base_url, max_retries=0)
+
+
+async def test_progress_counts_the_scanned_tasks_page_by_page(generated_settings: Settings) -> None:
+    messages: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append((progress, total, message))
+
+    async with session(generated_settings) as client:
+        result = await client.call_tool("triage_tasks", {}, progress_callback=on_progress)
+    assert not result.is_error, text_of(result)
+    structured = result.structured_content
+    assert structured is not None and structured["stopped_because"] == "all"
+    total = structured["total"]
+    assert total > 300, "the generated data should give several pages"
+    assert [progress for progress, _, _ in messages] == [min(100 * page, total) for page in range(1, len(messages) + 1)]
+    assert messages[-1] == (total, total, f"scanned {total:,} of {total:,} matching tasks")
+
+
+async def test_time_budget_stops_the_scan_and_says_so(
+    generated_sandbox: RunningSandbox, generated_settings: Settings
+) -> None:
+    generated_sandbox.set_faults(latency={"ms": 600, "route": "list_tasks"})
+    text, result, _ = await _call(generated_settings, {"timeout_seconds": 1.5})
+    assert result["stopped_because"] == "time_budget"
+    assert 100 <= result["scanned"] < result["total"]
+    assert f"Scanned {result['scanned']:,} of {result['total']:,} matching tasks" in text
+    assert "stopped when the time budget ran out; a PARTIAL picture" in text
+    assert result["next_call"] == {"timeout_seconds": 3.0, "max_tasks": 2000}
+
+
+async def test_cancelling_a_scan_stops_its_requests(
+    generated_sandbox: RunningSandbox, generated_settings: Settings
+) -> None:
+    generated_sandbox.set_faults(latency={"ms": 300, "route": "list_tasks"})
+    progressed = anyio.Event()
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        progressed.set()
+
+    async with session(generated_settings) as client:
+        async with anyio.create_task_group() as group:
+
+            async def run() -> None:
+                await client.call_tool("triage_tasks", {}, progress_callback=on_progress)
+
+            group.start_soon(run)
+            with anyio.fail_after(20):
+                await progressed.wait()
+            group.cancel_scope.cancel()
+        seen = len(api_requests(generated_sandbox))
+        await anyio.sleep(1.2)
+        assert len(api_requests(generated_sandbox)) <= seen + 1, "the scan kept paging after it was cancelled"
+
+
+async def test_an_upstream_fault_on_page_three_gives_a_partial_result_stated_as_partial(
+    generated_sandbox: RunningSandbox, generated_settings: Settings
+) -> None:
+    generated_sandbox.set_faults(rate_limit={"after": 2, "retry_after": 60})
+    text, result, _ = await _call(generated_settings, {})
+    assert result["stopped_because"] == "upstream_error"
+    assert result["scanned"] == 200 and result["total"] > 200
+    assert "stopped by an upstream error after 2 pages; a PARTIAL picture" in text
+    assert "HTTP 429" in result["upstream_error"] and "Why it stopped:" in text
+    assert SECRET_KEY not in text
+
+
+async def test_an_upstream_fault_on_the_first_page_is_a_clear_error(
+    generated_sandbox: RunningSandbox, generated_settings: Settings
+) -> None:
+    generated_sandbox.set_faults(force_status={"status": 401, "count": 1})
+    async with session(generated_settings) as client:
+        result = await client.call_tool("triage_tasks", {})
+    assert result.is_error
+    assert "HTTP 401" in text_of(result) and "API key was refused" in text_of(result)
+
+
+async def test_refusals_send_nothing(families_sandbox: RunningSandbox, triage_settings: Settings) -> None:
+    cases = {
+        "status": ({"status": "BROKEN"}, "status: 'BROKEN' is not a task status"),
+        "max_tasks": ({"max_tasks": 20_000}, "max_tasks: must be from 1 to 10000"),
+        "budget": ({"timeout_seconds": 5_000}, "timeout_seconds: 5000 is more than this server allows"),
+        "unknown": ({"limit": 5}, "triage_tasks has no argument 'limit'"),
+        "filters": ({"filters": {"AND": [{"field": "error", "operator": "containz", "value": "x"}]}}, "operator"),
+    }
+    async with session(triage_settings) as client:
+        for name, (arguments, expected) in cases.items():
+            result = await client.call_tool("triage_tasks", arguments)
+            text = text_of(result)
+            assert result.is_error, name
+            assert "triage_tasks refused these arguments (nothing was sent to Mixpeek)" in text, text
+            assert expected in text, (name, text)
+    assert api_requests(families_sandbox) == []
+
+
+async def test_output_stays_bounded_on_hostile_data() -> None:
+    """Huge ids, types, buckets and error texts, and 2,500 distinct errors: the answer stays within budget."""
+    rng = random.Random(9)
+    tasks = [
+        {
+            "task_id": "t" * 250 + f"{index:05d}",
+            "status": "FAILED",
+            "task_type": "x" * 300,
+            "error": " ".join(f"zq{rng.getrandbits(40):x}q" for _ in range(3)).translate(
+                str.maketrans("0123456789", "ghijklmnop")
+            )
+            + " <script>alert(1)</script> <img src=x onerror=alert(1)> " * 60,
+            "additional_data": {"bucket_id": "b" * 500 + str(index % 7), "batch_id": "c" * 400},
+        }
+        for index in range(2_500)
+    ]
+    config = SandboxConfig(port=0, api_keys=[SECRET_KEY], tasks=0, simulate=False)
+    with running_sandbox(config) as hostile:
+        hostile.create_tasks(tasks)
+        settings = Settings(api_key=SecretStr(SECRET_KEY), api_base=hostile.base_url)
+        text, result, raw = await _call(settings, {"max_tasks": 10_000, "timeout_seconds": 60})
+    assert result["scanned"] == 2_500
+    assert len(text) <= 8_000
+    assert len(json.dumps(raw.structured_content)) <= 25_000
+    shown = len(result["groups"])
+    assert result["more_groups"] == 2_500 - shown and result["more_groups_tasks"] == 2_500 - shown
+    assert f"more groups, {2_500 - shown:,} tasks" in text or "more groups" in text
+    for line in text.splitlines():
+        if "<script>" in line:
+            assert line.index('"') < line.index("<script>"), f"API text outside quotes: {line[:200]}"
