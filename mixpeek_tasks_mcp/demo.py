@@ -56,6 +56,11 @@ async def _session(base_url: str, api_key: str) -> None:
         calls: list[tuple[str, str, dict[str, Any]]] = [
             ("What failed recently?", "list_tasks", {"status": "failed", "limit": 5}),
             (
+                "Why are tasks failing, and is anything stuck? (every problem task, grouped by cause)",
+                "triage_tasks",
+                {},
+            ),
+            (
                 "Failed or canceled batch runs with more than 1,000 objects (a nested filter)",
                 "list_tasks",
                 {

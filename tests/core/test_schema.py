@@ -88,6 +88,14 @@ async def test_every_enum_is_complete() -> None:
     assert [s.value for s in TaskStatus] in wait_enums
 
 
+async def test_triage_selects_tasks_exactly_as_list_tasks_does() -> None:
+    tools = {tool["name"]: tool for tool in await listed_tools()}
+    listing, triage = tools["list_tasks"]["inputSchema"], tools["triage_tasks"]["inputSchema"]
+    for name in ("status", "task_type", "filters", "search"):
+        assert triage["properties"][name] == listing["properties"][name], name
+    assert triage["properties"]["max_tasks"]["maximum"] == 10_000
+
+
 async def test_titles_annotations_and_descriptions_are_actionable() -> None:
     for tool in await listed_tools():
         assert tool["title"]
@@ -119,6 +127,11 @@ async def test_documented_examples_validate_against_the_advertised_schema() -> N
             },
         ],
         "wait_for_task": [{"task_id": "t1"}, {"task_id": "t1", "timeout_seconds": 0, "wait_for": ["IN_PROGRESS"]}],
+        "triage_tasks": [
+            {},
+            {"task_type": "api_buckets_batches_process", "status": "FAILED", "max_tasks": 10_000},
+            {"filters": {"AND": [{"field": "error", "operator": "contains", "value": "size limit"}]}, "search": "x"},
+        ],
     }
     for name, cases in examples.items():
         for arguments in cases:

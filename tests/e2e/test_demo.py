@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 
-def test_the_demo_shows_both_tools_answering() -> None:
+def test_the_demo_shows_the_tools_answering() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MIXPEEK_")}
     result = subprocess.run(
         [sys.executable, "-m", "mixpeek_tasks_mcp", "demo", "--quick"],
@@ -19,7 +19,8 @@ def test_the_demo_shows_both_tools_answering() -> None:
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert "Connected over stdio to mixpeek-tasks-mcp" in out
-    assert "tool list_tasks:" in out and "tool wait_for_task:" in out
+    assert "tool list_tasks:" in out and "tool wait_for_task:" in out and "tool triage_tasks:" in out
+    assert "matching tasks, newest first, all read." in out and "tasks failed or carry an error, in " in out
     assert "Showing 1-5 of " in out and "status=FAILED" in out
     assert "Showing 6-10 of " in out  # page 2
     assert "Did you mean 'gt'?" in out  # the refused mistake

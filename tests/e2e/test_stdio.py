@@ -17,13 +17,16 @@ from .conftest import SECRET_KEY, stdio_server, text_of
 pytestmark = pytest.mark.anyio
 
 
-async def test_both_tools_answer_over_stdio(sandbox: RunningSandbox) -> None:
+async def test_the_tools_answer_over_stdio(sandbox: RunningSandbox) -> None:
     task = sandbox.create_task(task_type="thumbnail", status="COMPLETED")
     async with stdio_client(stdio_server(sandbox)) as (read, write), ClientSession(read, write) as client:
         init = await client.initialize()
         assert init.server_info.name == "mixpeek-tasks-mcp"
         tools = await client.list_tools()
-        assert sorted(tool.name for tool in tools.tools) == ["list_tasks", "wait_for_task"]
+        assert sorted(tool.name for tool in tools.tools) == ["list_tasks", "triage_tasks", "wait_for_task"]
+        triaged = await client.call_tool("triage_tasks", {"max_tasks": 150})
+        assert not triaged.is_error and "Scanned " in text_of(triaged)
+        assert triaged.structured_content is not None and triaged.structured_content["groups"]
         listed = await client.call_tool("list_tasks", {"status": "COMPLETED", "limit": 3})
         assert not listed.is_error and text_of(listed).startswith("Showing 1-3 of ")
         waited = await client.call_tool("wait_for_task", {"task_id": task["task_id"], "timeout_seconds": 5})
@@ -38,7 +41,7 @@ async def test_without_a_key_the_server_starts_and_every_call_names_the_setting(
     params = stdio_server(sandbox, MIXPEEK_API_KEY="")
     async with stdio_client(params) as (read, write), ClientSession(read, write) as client:
         await client.initialize()
-        for name, arguments in (("list_tasks", {}), ("wait_for_task", {"task_id": "t1"})):
+        for name, arguments in (("list_tasks", {}), ("triage_tasks", {}), ("wait_for_task", {"task_id": "t1"})):
             result = await client.call_tool(name, arguments)
             assert result.is_error
             assert "MIXPEEK_API_KEY" in text_of(result)

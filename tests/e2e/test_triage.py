@@ -11,10 +11,15 @@ from typing import Any
 import anyio
 import jsonschema
 import pytest
+from mcp import Client
 from pydantic import SecretStr
 
+from mixpeek_tasks_mcp.client import TasksClient
+from mixpeek_tasks_mcp.clock import FakeClock
 from mixpeek_tasks_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
+from mixpeek_tasks_mcp.server import build_server
 from mixpeek_tasks_mcp.settings import Settings
+from mixpeek_tasks_mcp.tools import AppState
 
 from .conftest import SECRET_KEY, api_requests, session, text_of
 
@@ -289,3 +294,27 @@ async def test_output_stays_bounded_on_hostile_data() -> None:
     for line in text.splitlines():
         if "<script>" in line:
             assert line.index('"') < line.index("<script>"), f"API text outside quotes: {line[:200]}"
+
+
+async def test_active_tasks_seen_unchanged_by_an_earlier_triage_are_flagged_as_stuck() -> None:
+    """Without timestamps to go by, the server's own earlier observation is the evidence: same status and tier."""
+    config = SandboxConfig(port=0, api_keys=[SECRET_KEY], tasks=0, simulate=False)
+    with running_sandbox(config) as running:
+        data = {"total_tiers": 3, "current_tier": 0}
+        stalled = running.create_task(status="IN_PROGRESS", additional_data=data)["task_id"]
+        moving = running.create_task(status="IN_PROGRESS", additional_data=data)["task_id"]
+        settings = Settings(api_key=SecretStr(SECRET_KEY), api_base=running.base_url)
+        clock = FakeClock(start=1_000.0)
+        state = AppState(settings=settings, client=TasksClient(settings), clock=clock)
+        async with Client(build_server(settings, state=state)) as client:
+            first = await client.call_tool("triage_tasks", {})
+            assert first.structured_content is not None and first.structured_content["stuck"] == []
+            clock.time += 11 * 60
+            running.transition(moving, "IN_PROGRESS", additional_data={"current_tier": 1})
+            second = await client.call_tool("triage_tasks", {})
+        await state.client.aclose()
+    assert second.structured_content is not None
+    stuck = second.structured_content["stuck"]
+    assert [row["task_id"] for row in stuck] == [stalled]
+    assert stuck[0]["reason"] == "no progress: still IN_PROGRESS at tier 1/3, as this server saw it 11 min ago"
+    assert f"- {stalled} · " in text_of(second) and "1 look stuck" in text_of(second)

@@ -29,16 +29,25 @@ def mode(request: pytest.FixtureRequest) -> tuple[str, ...]:
     return MODES[request.param]
 
 
-async def test_tools_list_and_list_tasks(serve: ServeFactory, mode: tuple[str, ...]) -> None:
+async def test_tools_list_list_tasks_and_triage_tasks(serve: ServeFactory, mode: tuple[str, ...]) -> None:
     server = serve(*mode)
+    progress: list[str | None] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(message)
+
     with anyio.fail_after(BOUND):
         async with mcp_session(server.url) as session:
             tools = await session.list_tools()
-            assert sorted(tool.name for tool in tools.tools) == ["list_tasks", "wait_for_task"]
+            assert sorted(tool.name for tool in tools.tools) == ["list_tasks", "triage_tasks", "wait_for_task"]
             result = await session.call_tool("list_tasks", {"limit": 3})
+            triaged = await session.call_tool("triage_tasks", {}, progress_callback=on_progress)
     assert not result.is_error, result.content
     assert result.structured_content is not None
     assert len(result.structured_content["tasks"]) == 3
+    assert not triaged.is_error, triaged.content
+    assert triaged.structured_content is not None and triaged.structured_content["stopped_because"] == "all"
+    assert progress and all(message and message.startswith("scanned ") for message in progress)
 
 
 async def test_wait_for_task_streams_progress(
