@@ -20,9 +20,10 @@ import overhead
 import polling
 import report
 import sandbox_page
+import triage_bench
 from common import REPO, Figure, Section, sandbox_process
 
-SECTIONS = ("waiting", "context", "overhead", "coldstart", "concurrency", "sandbox")
+SECTIONS = ("waiting", "context", "triage", "overhead", "coldstart", "concurrency", "sandbox")
 
 
 def _guarded(name: str, work: Callable[[], Section]) -> Section:
@@ -80,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
                 sections.append(
                     _guarded("concurrency", lambda: anyio.run(lambda: concurrency.run(api_base, levels=levels)))
                 )
+    if "triage" in only:
+        with sandbox_process(tasks=10_000) as api_base:
+            sections.append(_guarded("triage", lambda: anyio.run(triage_bench.run, api_base)))
     if "sandbox" in only:
         tasks, repeat = options["sandbox_tasks"], options["sandbox_repeat"]
         sections.append(_guarded("sandbox", lambda: sandbox_page.run(out_dir, tasks=tasks, repeat=repeat)))

@@ -66,10 +66,9 @@ def group_lines(index: int, group: ErrorGroup) -> list[str]:
         f"({group.share:.0%}) · {_counts(group.statuses)} · {_counts(group.task_types)}{_when(group)}"
     ]
     where = []
-    if group.buckets:
-        where.append("buckets " + _counts(group.buckets))
-    if group.batches:
-        where.append("batches " + _counts(group.batches))
+    for label, counts in (("buckets", group.buckets), ("batches", group.batches)):
+        if counts and max(counts.values()) > 1:  # one task per bucket or batch says nothing about where
+            where.append(f"{label} " + _counts(counts))
     where.append("e.g. " + ", ".join(group.example_task_ids[:MAX_EXAMPLES_SHOWN]))
     lines.append("   " + " · ".join(where))
     if group.sample_error != group.signature and group.signature != NO_TEXT:
