@@ -181,7 +181,7 @@ def _serve(upstream: FakeUpstream) -> Any:
             request = Request(method, "/" + rest, headers)
             upstream.requests.append(request)
             await _respond(request, mode, reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
@@ -197,9 +197,20 @@ def running_fake_upstream() -> Iterator[FakeUpstream]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     upstream = FakeUpstream(f"http://127.0.0.1:{sock.getsockname()[1]}")
-    server = loop.run_until_complete(asyncio.start_server(_serve(upstream), sock=sock))
-    thread = threading.Thread(target=loop.run_forever, name="fake-upstream", daemon=True)
+    started = threading.Event()
+    servers: list[asyncio.Server] = []
+
+    def run() -> None:  # the server is made in its own thread: the caller may be inside an event loop
+        asyncio.set_event_loop(loop)
+        servers.append(loop.run_until_complete(asyncio.start_server(_serve(upstream), sock=sock)))
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="fake-upstream", daemon=True)
     thread.start()
+    if not started.wait(10):
+        raise RuntimeError("the fake upstream did not start")
+    (server,) = servers
     try:
         yield upstream
     finally:
