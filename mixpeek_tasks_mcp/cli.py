@@ -24,6 +24,7 @@ SETTINGS_FLAGS: dict[str, tuple[str, type, str]] = {
     "namespace": ("--namespace", str, "Namespace sent as X-Namespace (MIXPEEK_NAMESPACE)."),
     "connect_timeout": ("--connect-timeout", float, "Connect timeout in seconds."),
     "read_timeout": ("--read-timeout", float, "Read timeout in seconds."),
+    "request_deadline": ("--request-deadline", float, "Most time one API call may take, retries included."),
     "max_retries": ("--max-retries", int, "Retries of 429/502/503/504 and network errors."),
     "wait_default_seconds": ("--wait-default-seconds", float, "Default wait_for_task budget."),
     "wait_max_seconds": ("--wait-max-seconds", float, "Largest wait_for_task budget allowed."),

@@ -1,28 +1,55 @@
-"""Async client for Mixpeek's Tasks API: one shared connection pool, timeouts, retries, clear errors."""
+"""Async client for Mixpeek's Tasks API: one shared connection pool, deadlines, retries, clear errors.
+
+Every answer is untrusted: its body is read within a byte cap (after decompression) and a deadline, decoded
+as strict JSON no deeper than ``MAX_JSON_DEPTH``, and stripped of the key before anything else sees it.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 import httpx2
 from pydantic import ValidationError
 
 from . import __version__
 from .clock import Clock, SystemClock
-from .models import ErrorResponse, ListTasksRequest, ListTasksResponse, TaskResponse
+from .models import ListTasksRequest, ListTasksResponse, TaskResponse
+from .redaction import SECRETS_LOG_FILTER, TooDeep, redact_tree
 from .settings import Settings
+from .upstream_errors import (
+    Answer,
+    Call,
+    details_retryable,
+    error_for,
+    no_answer_error,
+    not_json_error,
+    parse_error,
+    redirect_error,
+    retry_after,
+    shape_problem,
+    too_large_error,
+    unreachable_error,
+)
+from .upstream_errors import MissingApiKeyError as MissingApiKeyError
+from .upstream_errors import MixpeekError as MixpeekError
+from .upstream_errors import TaskNotFoundError as TaskNotFoundError
 
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 USER_AGENT = f"mixpeek-tasks-mcp/{__version__}"
-MAX_ERROR_TEXT = 300
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+"""The most of one response body we read, after decompression (a full page of 100 tasks is well under 1 MB)."""
+LAST_CHECK_SECONDS = 1.5
+"""A request made at (or just before) the caller's deadline still gets this long: a wait's last check."""
 
 
 @dataclass(frozen=True)
@@ -37,33 +64,16 @@ class Credentials:
         return f"Credentials(api_key={'***' if self.api_key else None}, namespace={self.namespace!r})"
 
 
-class MixpeekError(Exception):
-    """A failure the agent should read: what happened and what to do next."""
-
-    def __init__(self, message: str, *, status: int | None = None, error_type: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_type = error_type
+class _NoAnswer(Exception):
+    """The request's own deadline passed before the whole answer arrived."""
 
 
-class MissingApiKeyError(MixpeekError):
+class _TooLarge(Exception):
     pass
 
 
-class TaskNotFoundError(MixpeekError):
-    pass
-
-
-def redact(text: str, secret: str | None) -> str:
-    """Remove a secret from text that came from elsewhere (error bodies may echo what we sent)."""
-    if secret and secret in text:
-        text = text.replace(secret, "***")
-    return text
-
-
-def _clip(text: str, limit: int = MAX_ERROR_TEXT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _strict_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 class TasksClient:
@@ -109,19 +119,25 @@ class TasksClient:
         offset: int | None = None,
         cursor: str | None = None,
     ) -> ListTasksResponse:
-        """``POST /v1/tasks/list``: pagination in the query string, declared keys only in the body."""
+        """``POST /v1/tasks/list``: pagination in the query string, declared keys only in the body.
+
+        Never more than ``limit`` rows: extra rows are an upstream fault, dropped with a warning."""
         params: dict[str, str] = {"limit": str(limit), "include_total": "true"}
         if cursor is not None:
             params["cursor"] = cursor
         elif offset is not None:
             params["offset"] = str(offset)
         data = await self._request("POST", "/v1/tasks/list", credentials, params=params, json=request.to_body())
+        rows = data.get("results") if isinstance(data, dict) else None
+        if isinstance(rows, list) and len(rows) > limit:
+            logger.warning("POST /v1/tasks/list: %d rows for limit %d, keeping the first %d", len(rows), limit, limit)
+            data = {**data, "results": rows[:limit]}
         try:
             return ListTasksResponse.model_validate(data)
         except ValidationError as exc:
             raise MixpeekError(
                 "Mixpeek answered POST /v1/tasks/list with JSON that is not a task list "
-                f"({_shape_problem(exc)}). Nothing is wrong with your call; try again, and if it persists "
+                f"({shape_problem(exc)}). Nothing is wrong with your call; try again, and if it persists "
                 "check MIXPEEK_API_BASE points at the Mixpeek API."
             ) from None
 
@@ -133,7 +149,7 @@ class TasksClient:
             return TaskResponse.model_validate(data)
         except ValidationError as exc:
             raise MixpeekError(
-                f"Mixpeek answered GET {path} with JSON that is not a task ({_shape_problem(exc)}). "
+                f"Mixpeek answered GET {path} with JSON that is not a task ({shape_problem(exc)}). "
                 "Try again; if it persists check MIXPEEK_API_BASE."
             ) from None
 
@@ -144,6 +160,7 @@ class TasksClient:
                 "(for example in the client config's env block) and restart the server. "
                 "To try the server without an account, run `mixpeek-tasks-mcp serve --sandbox`."
             )
+        SECRETS_LOG_FILTER.remember(credentials.api_key)
         headers = {"Authorization": f"Bearer {credentials.api_key}"}
         if credentials.namespace:
             headers["X-Namespace"] = credentials.namespace
@@ -160,29 +177,42 @@ class TasksClient:
         deadline: float | None = None,
         not_found_is_task: str | None = None,
     ) -> Any:
+        """One call, retries included, ending by ``deadline`` (and within MIXPEEK_REQUEST_DEADLINE)."""
         headers = self._headers(credentials)
+        start = self._clock.now()
+        deadline = min(deadline if deadline is not None else math.inf, start + self._settings.request_deadline)
         max_retries = self._settings.max_retries
         attempt = 0
         server_error_retried = False
         while True:
             attempt += 1
+            call = Call(method, path, credentials.api_key, credentials.key_source, attempt)
             try:
-                response = await self._http.request(method, path, params=params, json=json, headers=headers)
-            except httpx2.TransportError as exc:
+                answer = await self._send(method, path, headers, params, json, deadline)
+            except (httpx2.TransportError, _NoAnswer) as exc:
                 if attempt <= max_retries and await self._backoff(attempt, None, deadline):
                     logger.warning("%s %s: %s, retrying (attempt %d)", method, path, type(exc).__name__, attempt)
                     continue
-                raise MixpeekError(
-                    f"Could not reach Mixpeek at {self._settings.api_base} ({type(exc).__name__}) after "
-                    f"{attempt} attempt(s). Check the network and MIXPEEK_API_BASE, then call again."
-                ) from None
-            status = response.status_code
-            if status < 400:
-                return self._decode(response, method, path)
-            error = _parse_error(response)
-            retryable = _details_retryable(error)
+                if isinstance(exc, _NoAnswer):
+                    raise no_answer_error(call, self._clock.now() - start) from None
+                raise unreachable_error(call, self._settings.api_base, type(exc).__name__) from None
+            except _TooLarge:
+                raise too_large_error(call, MAX_RESPONSE_BYTES) from None
+            status = answer.status
+            if 300 <= status < 400:
+                raise redirect_error(answer, call)
+            try:
+                data = self._decode(answer.body, credentials.api_key)
+            except ValueError as exc:
+                if status < 300:
+                    raise not_json_error(answer, call, str(exc)) from None
+                data = None
+            if status < 300:
+                return data
+            error = parse_error(data)
+            retryable = details_retryable(error)
             if status in RETRYABLE_STATUSES and retryable and attempt <= max_retries:
-                if await self._backoff(attempt, _retry_after(response, error), deadline):
+                if await self._backoff(attempt, retry_after(answer, error), deadline):
                     logger.warning("%s %s: HTTP %d, retrying (attempt %d)", method, path, status, attempt)
                     continue
             elif status >= 500 and retryable and not server_error_retried and attempt <= max_retries:
@@ -190,129 +220,50 @@ class TasksClient:
                 if await self._backoff(attempt, None, deadline):
                     logger.warning("%s %s: HTTP %d, retrying once", method, path, status)
                     continue
-            raise self._error_for(status, error, response, method, path, attempt, credentials, not_found_is_task)
+            raise error_for(answer, error, call, not_found_is_task=not_found_is_task)
 
-    async def _backoff(self, attempt: int, retry_after: float | None, deadline: float | None) -> bool:
-        """Sleep before the next attempt; False when that would pass the caller's deadline."""
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None,
+        json: Any,
+        deadline: float,
+    ) -> Answer:
+        """One attempt, the whole body read within MAX_RESPONSE_BYTES and one deadline for connect and read:
+        the read timeout alone restarts with every byte, so a trickling body would never end."""
+        settings = self._settings
+        remaining = max(deadline - self._clock.now(), LAST_CHECK_SECONDS)
+        with anyio.move_on_after(min(remaining, settings.connect_timeout + settings.read_timeout)):
+            async with self._http.stream(method, path, params=params, json=json, headers=headers) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_RESPONSE_BYTES:
+                        raise _TooLarge
+                return Answer(response.status_code, response.headers, bytes(body))
+        raise _NoAnswer
+
+    async def _backoff(self, attempt: int, retry_after: float | None, deadline: float) -> bool:
+        """Sleep before the next attempt; False when the wait asked for is longer than MIXPEEK_RETRY_AFTER_CAP
+        or would pass the deadline: better an answer now that says when to call again."""
         if retry_after is not None:
-            delay = min(max(retry_after, 0.0), self._settings.retry_after_cap)
+            if retry_after > self._settings.retry_after_cap:
+                return False
+            delay = retry_after
         else:
             base = min(0.5 * 2 ** (attempt - 1), 8.0)
             delay = base / 2 + self._rng() * base / 2
-        if deadline is not None and self._clock.now() + delay > deadline:
+        if self._clock.now() + delay > deadline:
             return False
         await self._clock.sleep(delay)
         return True
 
-    def _decode(self, response: httpx2.Response, method: str, path: str) -> Any:
+    @staticmethod
+    def _decode(body: bytes, secret: str | None) -> Any:
+        """Strict JSON (no NaN or Infinity), not too deep, the key redacted from every string; else ValueError."""
         try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            kind = response.headers.get("content-type", "no content type")
-            raise MixpeekError(
-                f"Mixpeek answered {method} {path} with HTTP {response.status_code} but the body is not JSON "
-                f"({kind}, {len(response.content)} bytes). This is an upstream fault, not your call: "
-                "try again shortly; if it persists check MIXPEEK_API_BASE."
-            ) from None
-
-    def _error_for(
-        self,
-        status: int,
-        error: ErrorResponse | None,
-        response: httpx2.Response,
-        method: str,
-        path: str,
-        attempts: int,
-        credentials: Credentials,
-        not_found_is_task: str | None,
-    ) -> MixpeekError:
-        error_type = error.error.type if error else None
-        upstream = ""
-        if error is not None:
-            label = " ".join(part for part in (error.error.type, error.error.code or "") if part)
-            text = _clip(redact(error.error.message, credentials.api_key))
-            details = _validation_summary(error)
-            upstream = f" Mixpeek says: {label + ': ' if label else ''}{text}{details}"
-        elif response.content:
-            upstream = " (the error body was not Mixpeek's JSON error envelope)"
-        tried = f" after {attempts} attempts" if attempts > 1 else ""
-        where = f"{method} {path}"
-        if status == 404 and not_found_is_task is not None:
-            return TaskNotFoundError(
-                f"Task {not_found_is_task!r} was not found (HTTP 404). Check the id (copy it from list_tasks). "
-                "Mixpeek keeps tasks in its task cache for about 24 hours, so an older task can age out: "
-                "look at its parent resource (the batch or cluster) instead.",
-                status=status,
-                error_type=error_type,
-            )
-        if status in (401, 403):
-            advice = (
-                f"The API key was refused: check {credentials.key_source} (a Mixpeek key starts with sk_), "
-                "its organization, and for 403 the plan or permissions."
-            )
-        elif status == 429:
-            wait = _retry_after(response, error)
-            advice = (
-                f"Mixpeek's rate limit was hit{tried}. Wait {f'{wait:.0f} s' if wait else 'a minute'} "
-                "before calling again, and poll less often."
-            )
-        elif status in (400, 422):
-            advice = "Mixpeek rejected the request; fix the arguments named above and call again."
-        elif status >= 500:
-            advice = f"Mixpeek had a server error{tried}. This is not your call's fault: try again in a minute."
-        else:
-            advice = "Unexpected answer from Mixpeek."
-        return MixpeekError(
-            f"{where} failed with HTTP {status}.{upstream} {advice}", status=status, error_type=error_type
-        )
-
-
-def _parse_error(response: httpx2.Response) -> ErrorResponse | None:
-    try:
-        return ErrorResponse.model_validate(response.json())
-    except (ValueError, ValidationError):
-        return None
-
-
-def _details(error: ErrorResponse | None) -> Mapping[str, Any]:
-    if error is not None and isinstance(error.error.details, Mapping):
-        return error.error.details
-    return {}
-
-
-def _details_retryable(error: ErrorResponse | None) -> bool:
-    return _details(error).get("retryable") is not False
-
-
-def _retry_after(response: httpx2.Response, error: ErrorResponse | None) -> float | None:
-    header = response.headers.get("retry-after")
-    if header is not None:
-        try:
-            return float(header)
-        except ValueError:
-            pass
-    details = _details(error)
-    for key in ("retry_after_seconds", "retry_after"):
-        value = details.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    return None
-
-
-def _validation_summary(error: ErrorResponse) -> str:
-    items = _details(error).get("validation_errors")
-    if not isinstance(items, list) or not items:
-        return ""
-    parts = []
-    for item in items[:5]:
-        if isinstance(item, Mapping):
-            location = ".".join(str(part) for part in item.get("location") or item.get("loc") or [])
-            message = item.get("message") or item.get("msg") or item.get("type") or ""
-            parts.append(_clip(f"{location}: {message}" if location else str(message), 160))
-    return " (" + "; ".join(parts) + ")" if parts else ""
-
-
-def _shape_problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    location = ".".join(str(part) for part in first["loc"]) or "body"
-    return f"{location}: {first['msg']}"
+            return redact_tree(json.loads(body, parse_constant=_strict_constant), secret)
+        except RecursionError:
+            raise TooDeep("nested too deeply") from None

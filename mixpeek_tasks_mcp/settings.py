@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     namespace: str | None = Field(default=None, description="Namespace name or id, sent as X-Namespace.")
     connect_timeout: float = Field(default=5.0, gt=0, le=120, description="Connect timeout, seconds.")
     read_timeout: float = Field(default=30.0, gt=0, le=600, description="Read timeout, seconds.")
+    request_deadline: float = Field(
+        default=30.0, gt=0, le=600, description="Most time one API call may take, retries included, seconds."
+    )
     max_retries: int = Field(default=3, ge=0, le=10, description="Retries of 429/502/503/504 and network errors.")
     retry_after_cap: float = Field(default=30.0, ge=0, le=300, description="Longest Retry-After honoured, seconds.")
 
