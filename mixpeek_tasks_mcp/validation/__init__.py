@@ -148,8 +148,12 @@ def check_wait_for_task(
         if task_id is None:
             checker.fail("task_id", "is required: the id of the task to wait on (list_tasks shows ids).")
         elif isinstance(task_id, str) and task_id.strip() and len(task_id.strip()) <= 200:
-            if has_surrogate(task_id):
-                checker.fail("task_id", f"{quote(task_id)} holds a lone UTF-16 surrogate; task ids are text.")
+            if has_surrogate(task_id) or "\ufffd" in task_id:
+                checker.fail(
+                    "task_id",
+                    f"{quote(task_id)} holds invalid text (a lone UTF-16 surrogate, or U+FFFD where one was "
+                    "replaced); task ids are plain text, as list_tasks shows them.",
+                )
             else:
                 clean["task_id"] = task_id.strip()
         else:
