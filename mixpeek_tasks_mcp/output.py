@@ -5,6 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+from .enums import TaskStatus
+
+# Every object in a schema lists properties (Gemini's OpenAPI subset rejects property-less objects); the
+# maps below name the keys they usually hold, and may hold others (no additionalProperties is advertised).
+_COUNT_KEYS: JsonDict = {"properties": {status.value: {"type": "integer"} for status in TaskStatus}}
+_LIST_NEXT_CALL_KEYS: JsonDict = {
+    "properties": {"limit": {"type": "integer"}, "offset": {"type": "integer"}, "cursor": {"type": "string"}}
+}
+_WAIT_NEXT_CALL_KEYS: JsonDict = {
+    "properties": {
+        "task_id": {"type": "string"},
+        "timeout_seconds": {"type": "number"},
+        "wait_for": {"type": "array", "items": {"type": "string"}},
+    }
+}
 
 
 class _Compact(BaseModel):
@@ -44,9 +61,12 @@ class Pagination(_Compact):
 class ListTasksResult(_Compact):
     tasks: list[TaskRow]
     pagination: Pagination
-    status_counts: dict[str, int] = Field(description="Tasks per status on this page.")
+    status_counts: dict[str, int] = Field(description="Tasks per status on this page.", json_schema_extra=_COUNT_KEYS)
     next_call: dict[str, Any] | None = Field(
-        default=None, description="Arguments for list_tasks that fetch the next page; absent on the last page."
+        default=None,
+        description="Arguments for list_tasks that fetch the next page (the same filters, with offset or cursor); "
+        "absent on the last page.",
+        json_schema_extra=_LIST_NEXT_CALL_KEYS,
     )
 
 
@@ -60,6 +80,8 @@ class WaitResult(_Compact):
     waited_seconds: float
     polls: int
     next_call: dict[str, Any] | None = Field(
-        default=None, description="Arguments for wait_for_task to keep waiting; only when timed out."
+        default=None,
+        description="Arguments for wait_for_task to keep waiting; only when timed out.",
+        json_schema_extra=_WAIT_NEXT_CALL_KEYS,
     )
     last_error: str | None = Field(default=None, description="Why the last poll failed, if it did.")
