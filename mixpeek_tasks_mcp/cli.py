@@ -175,8 +175,10 @@ def _serve(args: argparse.Namespace) -> int:
     with _maybe_sandbox(args, settings) as settings:
         if settings.transport == "stdio":
             from .server import build_server
+            from .stdio_input import repaired_stdin
 
-            build_server(settings).run()
+            with repaired_stdin():
+                build_server(settings).run()
             return 0
         from .http import check_http_settings, run_http
 

@@ -7,11 +7,15 @@ import re
 from typing import Any
 
 _INTEGER_TEXT = re.compile(r"\s*-?\d+\s*")
+MAX_INTEGER_TEXT = 40
+"""Longer digit strings are not read as numbers (Python refuses to parse over 4,300 digits anyway)."""
 
 
 def is_number(value: Any) -> bool:
     """A finite int or float, and not a bool."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def as_int(value: Any, *, from_text: bool = False) -> int | None:
@@ -22,7 +26,7 @@ def as_int(value: Any, *, from_text: bool = False) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if from_text and isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+    if from_text and isinstance(value, str) and len(value) <= MAX_INTEGER_TEXT and _INTEGER_TEXT.fullmatch(value):
         return int(value)
     return None
 

@@ -5,6 +5,49 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+from .enums import TaskStatus, TaskType
+
+# Every object in a schema lists properties (Gemini's OpenAPI subset rejects property-less objects); the
+# maps below name the keys they usually hold, and may hold others (no additionalProperties is advertised).
+_COUNT_KEYS: JsonDict = {"properties": {status.value: {"type": "integer"} for status in TaskStatus}}
+_LIST_NEXT_CALL_KEYS: JsonDict = {
+    "properties": {"limit": {"type": "integer"}, "offset": {"type": "integer"}, "cursor": {"type": "string"}}
+}
+_WAIT_NEXT_CALL_KEYS: JsonDict = {
+    "properties": {
+        "task_id": {"type": "string"},
+        "timeout_seconds": {"type": "number"},
+        "wait_for": {"type": "array", "items": {"type": "string"}},
+    }
+}
+_TYPE_COUNT_KEYS: JsonDict = {"properties": {task_type.value: {"type": "integer"} for task_type in TaskType}}
+_FILTERS_KEYS: JsonDict = {
+    key: {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "field": {"type": "string"},
+                "operator": {"type": "string"},
+                "value": {"description": "The literal compared with."},
+            },
+        },
+    }
+    for key in ("AND", "OR", "NOT")
+}
+_SELECTION_KEYS: dict[str, Any] = {
+    "status": {"type": "string"},
+    "task_type": {"type": "string"},
+    "filters": {"type": "object", "properties": _FILTERS_KEYS},
+    "search": {"type": "string"},
+}
+_SELECTION: JsonDict = {"properties": _SELECTION_KEYS}
+_TRIAGE_LIST_CALL_KEYS: JsonDict = {"properties": {**_SELECTION_KEYS, "limit": {"type": "integer"}}}
+_TRIAGE_NEXT_CALL_KEYS: JsonDict = {
+    "properties": {**_SELECTION_KEYS, "max_tasks": {"type": "integer"}, "timeout_seconds": {"type": "number"}}
+}
 
 
 class _Compact(BaseModel):
@@ -44,9 +87,12 @@ class Pagination(_Compact):
 class ListTasksResult(_Compact):
     tasks: list[TaskRow]
     pagination: Pagination
-    status_counts: dict[str, int] = Field(description="Tasks per status on this page.")
+    status_counts: dict[str, int] = Field(description="Tasks per status on this page.", json_schema_extra=_COUNT_KEYS)
     next_call: dict[str, Any] | None = Field(
-        default=None, description="Arguments for list_tasks that fetch the next page; absent on the last page."
+        default=None,
+        description="Arguments for list_tasks that fetch the next page (the same filters, with offset or cursor); "
+        "absent on the last page.",
+        json_schema_extra=_LIST_NEXT_CALL_KEYS,
     )
 
 
@@ -60,9 +106,18 @@ class WaitResult(_Compact):
     waited_seconds: float
     polls: int
     next_call: dict[str, Any] | None = Field(
-        default=None, description="Arguments for wait_for_task to keep waiting; only when timed out."
+        default=None,
+        description="Arguments for wait_for_task to keep waiting; only when timed out.",
+        json_schema_extra=_WAIT_NEXT_CALL_KEYS,
     )
     last_error: str | None = Field(default=None, description="Why the last poll failed, if it did.")
+
+
+class Share(_Compact):
+    """Where a group's tasks are: one bucket or batch and how many of the group's tasks it holds."""
+
+    id: str
+    tasks: int
 
 
 class ErrorGroup(_Compact):
@@ -71,16 +126,20 @@ class ErrorGroup(_Compact):
     signature: str = Field(description="The error with its varying parts masked (<id>, <n>, <size>, <url>, ...).")
     count: int
     share: float = Field(description="Fraction of the scanned tasks with an error that are in this group.")
-    statuses: dict[str, int]
-    task_types: dict[str, int] = Field(description="The task types it hit, most first (at most 3).")
-    buckets: dict[str, int] | None = Field(default=None, description="Top buckets affected (at most 3).")
-    batches: dict[str, int] | None = Field(default=None, description="Top batches affected (at most 3).")
+    statuses: dict[str, int] = Field(json_schema_extra=_COUNT_KEYS)
+    task_types: dict[str, int] = Field(
+        description="The task types it hit, most first (at most 3).", json_schema_extra=_TYPE_COUNT_KEYS
+    )
+    buckets: list[Share] | None = Field(default=None, description="Top buckets affected (at most 3).")
+    batches: list[Share] | None = Field(default=None, description="Top batches affected (at most 3).")
     first_seen: str | None = Field(default=None, description="Oldest created_at in the group, when the API gives it.")
     last_seen: str | None = Field(default=None, description="Newest created_at in the group, when the API gives it.")
     example_task_ids: list[str]
     sample_error: str = Field(description="One task's error text from the API (data, truncated).")
     list_call: dict[str, Any] | None = Field(
-        default=None, description="Arguments for list_tasks that list this group's tasks."
+        default=None,
+        description="Arguments for list_tasks that list this group's tasks.",
+        json_schema_extra=_TRIAGE_LIST_CALL_KEYS,
     )
 
 
@@ -102,10 +161,14 @@ class TriageResult(_Compact):
         description="all (every matching task was read), max_tasks, time_budget, or upstream_error."
     )
     coverage: str = Field(description="How much was scanned, in words: never mistake a partial scan for the whole.")
-    selection: dict[str, Any] = Field(description="The list_tasks selection that was scanned, newest first.")
+    selection: dict[str, Any] = Field(
+        description="The list_tasks selection that was scanned, newest first.", json_schema_extra=_SELECTION
+    )
     upstream_error: str | None = Field(default=None, description="The error that stopped the scan, if one did.")
-    status_counts: dict[str, int]
-    task_type_counts: dict[str, int] = Field(description="Scanned tasks per type (the most common ones).")
+    status_counts: dict[str, int] = Field(description="Scanned tasks per status.", json_schema_extra=_COUNT_KEYS)
+    task_type_counts: dict[str, int] = Field(
+        description="Scanned tasks per type (the most common ones).", json_schema_extra=_TYPE_COUNT_KEYS
+    )
     with_error: int = Field(description="Scanned tasks that carry an error text or have a failure status.")
     groups: list[ErrorGroup] = Field(description="Largest first.")
     more_groups: int = Field(default=0, description="Groups left out of `groups` (the long tail).")
@@ -115,5 +178,7 @@ class TriageResult(_Compact):
     stuck: list[StuckTask]
     stuck_note: str | None = Field(default=None, description="What could not be told about stuck tasks, and why.")
     next_call: dict[str, Any] | None = Field(
-        default=None, description="Arguments for triage_tasks that scan further, when the scan stopped early."
+        default=None,
+        description="Arguments for triage_tasks that scan further, when the scan stopped early.",
+        json_schema_extra=_TRIAGE_NEXT_CALL_KEYS,
     )

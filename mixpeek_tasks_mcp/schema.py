@@ -7,6 +7,7 @@ optionality through ``required`` instead of ``anyOf [T, null]``, ``anyOf`` inste
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,10 +21,26 @@ UNROLLED_GROUP_LEVELS = 1
 (5 KB at 1 level, 11 KB at 2, 28 KB at 3, 422 KB at 5), and a client resends the schema with every request.
 Nested groups are described as objects of the same shape: the schema stays small, still accepts every depth
 the server allows, and the server checks every level with path-precise refusals."""
+_SCALARS = [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+NESTED_ITEM = {
+    "type": "object",
+    "properties": {
+        "field": {"type": "string"},
+        "operator": {"type": "string"},
+        "value": {"anyOf": [*_SCALARS, {"type": "array", "items": {"anyOf": _SCALARS}}]},
+    },
+}
+"""An item of a nested group. Every object carries properties (Gemini's OpenAPI subset turns a bare object
+into a property-less OBJECT, which its API rejects); listing no ``required`` and no ``additionalProperties``
+keeps deeper groups valid too."""
 NESTED_GROUP = {
     "type": "object",
     "description": f"A nested AND/OR/NOT group of the same shape as its parent (at most {MAX_FILTER_DEPTH} "
-    "levels in all).",
+    "levels in all); its items are conditions or further groups.",
+    "properties": {
+        **{key: {"type": "array", "items": NESTED_ITEM} for key in ("AND", "OR", "NOT")},
+        "case_sensitive": {"type": "boolean"},
+    },
 }
 DROPPED_KEYS = frozenset({"title", "$defs", "additionalProperties", "discriminator"})
 
@@ -46,7 +63,7 @@ def _simplify(node: Any, definitions: dict[str, Any], stack: tuple[str, ...]) ->
     if "$ref" in node:
         name = node["$ref"].rsplit("/", 1)[-1]
         if name == RECURSIVE_MODEL and stack.count(name) >= UNROLLED_GROUP_LEVELS:
-            return dict(NESTED_GROUP)
+            return copy.deepcopy(NESTED_GROUP)
         target = _simplify(definitions[name], definitions, (*stack, name))
         siblings = {key: value for key, value in node.items() if key != "$ref"}
         merged = {**target, **_simplify(siblings, definitions, stack)}

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..models import TaskSelection
-from ..output import ErrorGroup
+from ..output import ErrorGroup, Share
 from .signatures import display, literal_runs
 from .tally import NO_TEXT, OTHER, GroupTally
 
@@ -28,6 +28,10 @@ DRILL_DOWN_LIMIT = 20
 def top(counter: Counter[str], n: int = TOP_PER_GROUP) -> dict[str, int]:
     """The n most common keys (the OTHER bucket of a capped counter is not a key)."""
     return dict([(key, count) for key, count in counter.most_common(n + 1) if key != OTHER][:n])
+
+
+def shares(counter: Counter[str]) -> list[Share] | None:
+    return [Share(id=key, tasks=count) for key, count in top(counter).items()] or None
 
 
 def _choose_runs(own: list[str], others: Sequence[str]) -> list[str]:
@@ -104,8 +108,8 @@ def build_groups(
                 share=round(group.count / with_error, 3),
                 statuses=top(group.statuses, 5),
                 task_types=top(group.task_types),
-                buckets=top(group.buckets) or None,
-                batches=top(group.batches) or None,
+                buckets=shares(group.buckets),
+                batches=shares(group.batches),
                 first_seen=group.first_seen.isoformat(timespec="seconds") if group.first_seen else None,
                 last_seen=group.last_seen.isoformat(timespec="seconds") if group.last_seen else None,
                 example_task_ids=list(group.examples),

@@ -67,8 +67,8 @@ def group_lines(index: int, group: ErrorGroup) -> list[str]:
     ]
     where = []
     for label, counts in (("buckets", group.buckets), ("batches", group.batches)):
-        if counts and max(counts.values()) > 1:  # one task per bucket or batch says nothing about where
-            where.append(f"{label} " + _counts(counts))
+        if counts and max(share.tasks for share in counts) > 1:  # one task per place says nothing about where
+            where.append(f"{label} " + ", ".join(f"{share.id} {share.tasks:,}" for share in counts))
     where.append("e.g. " + ", ".join(group.example_task_ids[:MAX_EXAMPLES_SHOWN]))
     lines.append("   " + " · ".join(where))
     if group.sample_error != group.signature and group.signature != NO_TEXT:

@@ -3,6 +3,8 @@
 A refusal names the path (``filters.AND[1].operator``), what is wrong, the accepted values and, for near
 misses, a did-you-mean. Forgivable slips are normalized instead: status case, task type case, a scalar for
 ``in``/``nin``, JSON sent as a string, ``NOT`` given as one object, a bare condition or list as ``filters``.
+Hostile input (huge, deeply nested, malformed) is refused too: every check is bounded, and an unexpected
+error inside one becomes a refusal naming the argument, never a bare tool error.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from ..arguments import (
     WaitForTaskArguments,
 )
 from ..coerce import is_number
-from .checker import Checker
-from .problems import InvalidArguments, Problem, decode_json_text, describe, did_you_mean
+from ..enums import TaskStatus
+from .checker import UNDECODED, Checker
+from .filters import FilterChecker
+from .problems import InvalidArguments, Problem, child, describe, did_you_mean, has_surrogate, number_text, quote
 from .vocabulary import ARGUMENT_HINTS
 
 __all__ = [
@@ -36,63 +40,131 @@ __all__ = [
     "check_wait_for_task",
 ]
 
+_SECONDS_TEXT = re.compile(r"\s*\d{1,9}(\.\d{1,9})?\s*")
+
 
 def _unknown_arguments(tool: str, checker: Checker, arguments: Mapping[str, Any], known: Iterable[str]) -> None:
     known = list(known)
     for name in arguments:
         if name not in known:
             hint = did_you_mean(str(name), known, ARGUMENT_HINTS)
-            checker.fail(str(name), f"{tool} has no argument {name!r}.{hint} Arguments: {', '.join(known)}.")
+            checker.fail(
+                child("", name), f"{tool} has no argument {quote(str(name))}.{hint} Arguments: {', '.join(known)}."
+            )
 
 
 def _from_pydantic(tool: str, exc: ValidationError) -> InvalidArguments:
     problems = []
     for error in exc.errors():
-        location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]).lstrip(".")
+        location = ""
+        for part in error["loc"]:
+            location = f"{location}[{part}]" if isinstance(part, int) else child(location, part)
         problems.append(Problem(location, error["msg"] + "."))
     return InvalidArguments(tool, problems)
 
 
-def check_selection(checker: Checker, arguments: Mapping[str, Any]) -> dict[str, Any]:
+def _validated(tool: str, model: type[Any], clean: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(clean)
+    except ValidationError as exc:
+        raise _from_pydantic(tool, exc) from None
+    except Exception as error:  # the last safety net: a refusal, never a bare error
+        problem = Problem("", f"the arguments could not be checked ({type(error).__name__}); simplify them.")
+        raise InvalidArguments(tool, [problem]) from None
+
+
+SELECTION_ARGUMENTS = ("status", "task_type", "filters", "search")
+
+
+def check_selection(checker: FilterChecker, arguments: Mapping[str, Any]) -> dict[str, Any]:
     """The selecting arguments every task-selecting tool shares (status, task_type, filters, search), checked
     and normalized; problems go to ``checker``."""
     clean: dict[str, Any] = {}
-    if arguments.get("status") is not None:
-        clean["status"] = checker.status("status", arguments["status"])
-    if arguments.get("task_type") is not None:
-        clean["task_type"] = checker.task_type("task_type", arguments["task_type"])
-    if arguments.get("filters") is not None:
-        clean["filters"] = checker.filters("filters", arguments["filters"])
-    if arguments.get("search") is not None:
-        clean["search"] = checker.text("search", arguments["search"], 200)
+    for name in SELECTION_ARGUMENTS:
+        value = arguments.get(name)
+        if value is None:
+            continue
+        with checker.argument(name):
+            if name == "status":
+                clean[name] = checker.status(name, value)
+            elif name == "task_type":
+                clean[name] = checker.task_type(name, value)
+            elif name == "filters":
+                clean[name] = checker.filters(name, value)
+            else:
+                clean[name] = checker.text(name, value, 200)
     return clean
 
 
 def check_list_tasks(arguments: Mapping[str, Any]) -> ListTasksArguments:
     """Validate and normalize ``list_tasks`` arguments, or raise InvalidArguments."""
-    checker = Checker()
+    checker = FilterChecker()
     _unknown_arguments("list_tasks", checker, arguments, ListTasksArguments.model_fields)
     clean = check_selection(checker, arguments)
-    if arguments.get("sort") is not None:
-        clean["sort"] = checker.sort("sort", arguments["sort"])
-    if arguments.get("limit") is not None:
-        clean["limit"] = checker.bounded_int(
-            "limit", arguments["limit"], 1, MAX_LIMIT, " Page through the rest with offset or cursor."
-        )
-    if arguments.get("offset") is not None:
-        clean["offset"] = checker.bounded_int(
-            "offset", arguments["offset"], 0, MAX_OFFSET, " To go deeper, follow next_cursor with cursor."
-        )
-    if arguments.get("cursor") is not None:
-        clean["cursor"] = checker.text("cursor", arguments["cursor"], 4096)
+    for name in ("sort", "limit", "offset", "cursor"):
+        value = arguments.get(name)
+        if value is None:
+            continue
+        with checker.argument(name):
+            if name == "sort":
+                clean[name] = checker.sort(name, value)
+            elif name == "limit":
+                clean[name] = checker.bounded_int(
+                    name, value, 1, MAX_LIMIT, " Page through the rest with offset or cursor."
+                )
+            elif name == "offset":
+                clean[name] = checker.bounded_int(
+                    name, value, 0, MAX_OFFSET, " To go deeper, follow next_cursor with cursor."
+                )
+            else:
+                clean[name] = checker.text(name, value, 4096)
     if clean.get("offset") is not None and clean.get("cursor") is not None:
         checker.fail("cursor", "give offset or cursor, not both (the cursor already knows its position).")
     if checker.problems:
         raise InvalidArguments("list_tasks", checker.problems)
-    try:
-        return ListTasksArguments.model_validate({k: v for k, v in clean.items() if v is not None})
-    except ValidationError as exc:
-        raise _from_pydantic("list_tasks", exc) from None
+    result: ListTasksArguments = _validated(
+        "list_tasks", ListTasksArguments, {k: v for k, v in clean.items() if v is not None}
+    )
+    return result
+
+
+def _seconds(value: float) -> str:
+    """Seconds as written: 600 for 600.0, 600.0001 as it is."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return number_text(value)
+
+
+def _timeout(checker: Checker, timeout: Any, max_timeout: float, *, allow_zero: bool = True) -> float | None:
+    number = float(timeout) if isinstance(timeout, str) and _SECONDS_TEXT.fullmatch(timeout) else timeout
+    if not is_number(number) or number < 0 or (number == 0 and not allow_zero):
+        low = ">= 0" if allow_zero else "> 0"
+        checker.fail("timeout_seconds", f"must be a number of seconds {low}, not {describe(timeout)}.")
+        return None
+    if number > max_timeout:
+        most = _seconds(max_timeout)
+        checker.fail(
+            "timeout_seconds",
+            f"{_seconds(number)} is more than this server allows ({most} s). Wait up to {most} s "
+            "and call again to keep waiting; most clients also cut a tool call at 60 s-5 min.",
+        )
+        return None
+    return float(number)
+
+
+def _wait_for(checker: Checker, value: Any) -> list[str | None] | None:
+    wait_for = checker.decode("wait_for", value)
+    if wait_for is UNDECODED:
+        return None
+    if isinstance(wait_for, str):
+        wait_for = [wait_for]
+    if not isinstance(wait_for, list) or not wait_for:
+        checker.fail("wait_for", f"must be a list of statuses, not {describe(wait_for)}.")
+        return None
+    if len(wait_for) > len(TaskStatus):
+        checker.fail("wait_for", f"lists {len(wait_for)} statuses; there are only {len(TaskStatus)}.")
+        return None
+    return [checker.status(f"wait_for[{i}]", s) for i, s in enumerate(wait_for)]
 
 
 def check_wait_for_task(
@@ -103,75 +175,53 @@ def check_wait_for_task(
     _unknown_arguments("wait_for_task", checker, arguments, WaitForTaskArguments.model_fields)
     clean: dict[str, Any] = {"timeout_seconds": min(default_timeout, max_timeout)}
     task_id = arguments.get("task_id")
-    if task_id is None:
-        checker.fail("task_id", "is required: the id of the task to wait on (list_tasks shows ids).")
-    elif isinstance(task_id, str) and task_id.strip() and len(task_id.strip()) <= 200:
-        clean["task_id"] = task_id.strip()
-    else:
-        checker.fail("task_id", f"must be a task id string, not {describe(task_id)}.")
-    timeout = arguments.get("timeout_seconds")
-    if timeout is not None:
-        number = float(timeout) if isinstance(timeout, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", timeout) else timeout
-        if not is_number(number) or number < 0:
-            checker.fail("timeout_seconds", f"must be a number of seconds >= 0, not {describe(timeout)}.")
-        elif number > max_timeout:
-            checker.fail(
-                "timeout_seconds",
-                f"{number:g} is more than this server allows ({max_timeout:g} s). Wait up to {max_timeout:g} s "
-                "and call again to keep waiting; most clients also cut a tool call at 60 s-5 min.",
-            )
+    with checker.argument("task_id"):
+        if task_id is None:
+            checker.fail("task_id", "is required: the id of the task to wait on (list_tasks shows ids).")
+        elif isinstance(task_id, str) and task_id.strip() and len(task_id.strip()) <= 200:
+            if has_surrogate(task_id) or "\ufffd" in task_id:
+                checker.fail(
+                    "task_id",
+                    f"{quote(task_id)} holds invalid text (a lone UTF-16 surrogate, or U+FFFD where one was "
+                    "replaced); task ids are plain text, as list_tasks shows them.",
+                )
+            else:
+                clean["task_id"] = task_id.strip()
         else:
-            clean["timeout_seconds"] = float(number)
-    wait_for = decode_json_text(arguments.get("wait_for"))
-    if wait_for is not None:
-        if isinstance(wait_for, str):
-            wait_for = [wait_for]
-        if not isinstance(wait_for, list) or not wait_for:
-            checker.fail("wait_for", f"must be a list of statuses, not {describe(wait_for)}.")
-        else:
-            clean["wait_for"] = [checker.status(f"wait_for[{i}]", s) for i, s in enumerate(wait_for)]
+            checker.fail("task_id", f"must be a task id string (at most 200 characters), not {describe(task_id)}.")
+    if arguments.get("timeout_seconds") is not None:
+        with checker.argument("timeout_seconds"):
+            timeout = _timeout(checker, arguments["timeout_seconds"], max_timeout)
+            if timeout is not None:
+                clean["timeout_seconds"] = timeout
+    if arguments.get("wait_for") is not None:
+        with checker.argument("wait_for"):
+            statuses = _wait_for(checker, arguments["wait_for"])
+            if statuses is not None:
+                clean["wait_for"] = statuses
     if checker.problems:
         raise InvalidArguments("wait_for_task", checker.problems)
-    try:
-        return WaitForTaskArguments.model_validate(clean)
-    except ValidationError as exc:
-        raise _from_pydantic("wait_for_task", exc) from None
-
-
-def _budget_seconds(checker: Checker, path: str, value: Any, *, allow_zero: bool, max_seconds: float) -> float | None:
-    """A time budget in seconds (a number or a numeric string), within what this server allows."""
-    number = float(value) if isinstance(value, str) and re.fullmatch(r"\s*\d{1,7}(\.\d{1,6})?\s*", value) else value
-    if not is_number(number) or number < 0 or (number == 0 and not allow_zero):
-        low = ">= 0" if allow_zero else "> 0"
-        checker.fail(path, f"must be a number of seconds {low}, not {describe(value)}.")
-        return None
-    if number > max_seconds:
-        checker.fail(
-            path,
-            f"{number:.6g} is more than this server allows ({max_seconds:g} s). Use at most {max_seconds:g} s; "
-            "most clients also cut a tool call at 60 s-5 min.",
-        )
-        return None
-    return float(number)
+    result: WaitForTaskArguments = _validated("wait_for_task", WaitForTaskArguments, clean)
+    return result
 
 
 def check_triage_tasks(arguments: Mapping[str, Any], *, max_timeout: float) -> TriageTasksArguments:
     """Validate and normalize ``triage_tasks`` arguments, or raise InvalidArguments."""
-    checker = Checker()
+    checker = FilterChecker()
     _unknown_arguments("triage_tasks", checker, arguments, TriageTasksArguments.model_fields)
     clean = check_selection(checker, arguments)
     if arguments.get("max_tasks") is not None:
-        clean["max_tasks"] = checker.bounded_int(
-            "max_tasks", arguments["max_tasks"], 1, MAX_TRIAGE_TASKS, " Narrow the selection to triage older tasks."
-        )
+        with checker.argument("max_tasks"):
+            clean["max_tasks"] = checker.bounded_int(
+                "max_tasks", arguments["max_tasks"], 1, MAX_TRIAGE_TASKS, " Narrow the selection to scan older tasks."
+            )
     clean["timeout_seconds"] = min(TriageTasksArguments.model_fields["timeout_seconds"].default, max_timeout)
     if arguments.get("timeout_seconds") is not None:
-        clean["timeout_seconds"] = _budget_seconds(
-            checker, "timeout_seconds", arguments["timeout_seconds"], allow_zero=False, max_seconds=max_timeout
-        )
+        with checker.argument("timeout_seconds"):
+            clean["timeout_seconds"] = _timeout(checker, arguments["timeout_seconds"], max_timeout, allow_zero=False)
     if checker.problems:
         raise InvalidArguments("triage_tasks", checker.problems)
-    try:
-        return TriageTasksArguments.model_validate({k: v for k, v in clean.items() if v is not None})
-    except ValidationError as exc:
-        raise _from_pydantic("triage_tasks", exc) from None
+    result: TriageTasksArguments = _validated(
+        "triage_tasks", TriageTasksArguments, {k: v for k, v in clean.items() if v is not None}
+    )
+    return result

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 FIELD_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+MAX_FIELD_PATH = 200
 TASK_FIELDS = (
     "task_id",
     "task_type",
     "status",
+    "description",
     "created_at",
     "updated_at",
     "inputs",
@@ -29,6 +31,7 @@ ADDITIONAL_DATA_KEYS = (
     "job_id",
     "cluster_id",
     "object_id",
+    "sample_object_ids",
     "error",
 )
 OPERATOR_ALIASES = {
@@ -74,7 +77,19 @@ OPERATOR_HINTS = {
     "isnull": "is_null",
     "exist": "exists",
 }
-STATUS_ALIASES = {"CANCELLED": "CANCELED", "INPROGRESS": "IN_PROGRESS", "RUNNING": "IN_PROGRESS"}
+STATUS_ALIASES = {"CANCELLED": "CANCELED", "INPROGRESS": "IN_PROGRESS"}
+"""Spellings of exactly one status. A word that could mean several statuses is never mapped to one of them:
+the tasks in the others would silently go missing (see AMBIGUOUS_STATUSES)."""
+AMBIGUOUS_STATUSES = {
+    "RUNNING": ("IN_PROGRESS", "PROCESSING"),
+    "DONE": ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"),
+    "FINISHED": ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "CANCELED"),
+    "ERROR": ("FAILED", "COMPLETED_WITH_ERRORS"),
+    "ERRORED": ("FAILED", "COMPLETED_WITH_ERRORS"),
+    "STARTED": ("IN_PROGRESS", "PROCESSING"),
+    "WAITING": ("PENDING", "QUEUED"),
+}
+"""Words agents use for a class of statuses: refused, naming every status they could mean."""
 ARGUMENT_HINTS = {
     "page_size": "limit",
     "per_page": "limit",

@@ -138,3 +138,21 @@ async def test_documented_examples_validate_against_the_advertised_schema() -> N
             jsonschema.validate(arguments, tools[name]["inputSchema"])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"status": "EXPLODED"}, tools["list_tasks"]["inputSchema"])
+
+
+async def test_every_object_in_every_schema_has_properties() -> None:
+    """Gemini's OpenAPI subset turns a bare {"type": "object"} into a property-less OBJECT, which it rejects."""
+    for tool in await listed_tools():
+        for which, schema in schemas(tool):
+            for path, node in walk(schema):
+                if not isinstance(node, dict) or path.endswith(".properties"):
+                    continue
+                if node.get("type") == "object":
+                    assert node.get("properties"), f"object without properties at {tool['name']} {which} {path}"
+
+
+async def test_nested_groups_still_validate_against_the_advertised_schema() -> None:
+    tools = {tool["name"]: tool for tool in await listed_tools()}
+    condition = {"field": "additional_data.object_count", "operator": "in", "value": [1, 2]}
+    deep = {"AND": [{"OR": [condition, {"NOT": [{"AND": [condition]}], "case_sensitive": True}]}]}
+    jsonschema.validate({"filters": deep}, tools["list_tasks"]["inputSchema"])

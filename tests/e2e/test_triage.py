@@ -131,7 +131,7 @@ async def test_groups_known_families_exactly_and_each_drill_down_lists_its_group
     assert size["statuses"] == {"FAILED": 40} and len(size["example_task_ids"]) == 3
     assert size.get("first_seen") is None or size["first_seen"] <= size["last_seen"]
     s3 = next(group for group in groups if group["count"] == 9)
-    assert s3["buckets"] == {"bkt_burst": 9}
+    assert s3["buckets"] == [{"id": "bkt_burst", "tasks": 9}]
     # every group's list_tasks call lists exactly that group's tasks
     async with session(triage_settings) as client:
         for group in groups:
