@@ -109,6 +109,10 @@ ENGINE_TYPES = RAY_TYPES
 FAILURE_STATUSES = frozenset({S.FAILED, S.COMPLETED_WITH_ERRORS, S.INTERRUPTED})
 
 
+BATCH_SIZES = (12, 50, 250, 1000, 4800, 10000)
+FAILED_BATCH_SIZES = (250, 2400, 4800, 4800, 10000, 10000)
+
+
 def _pick(rng: random.Random, weights: dict[K, float]) -> K:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
@@ -139,7 +143,8 @@ def _details(rng: random.Random, world: World, task_type: TaskType, status: Task
         data["job_id"] = f"ray_job_{hex_id(rng, 6)}"
     if task_type is T.API_BUCKETS_BATCHES_PROCESS:
         tiers = rng.choice((1, 2, 2, 3, 3, 4))
-        count = rng.choice((12, 50, 250, 1000, 4800, 10000))
+        # Big batches are the ones that run out of memory or time: failed runs skew large.
+        count = rng.choice(FAILED_BATCH_SIZES if status is S.FAILED else BATCH_SIZES)
         batch_id = f"btch_{hex_id(rng, 10)}"
         current: int | None = tiers - 1 if finished_ok else rng.randint(0, tiers - 1)
         if status in (S.PENDING, S.QUEUED, S.DRAFT):
