@@ -20,27 +20,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..enums import TaskStatus, TaskType
-from .world import EXTENSIONS, EXTRACTORS, MIME_MISMATCHES, WORKER_NODES, World, hex_id
+from .world import EXTENSIONS, EXTRACTORS, MIME_MISMATCHES, RAY_TYPES, WORKER_NODES, World, hex_id
 
 S = TaskStatus
 T = TaskType
 LONG_TAIL = "long_tail"
 """What :func:`family_of` answers for a one-off message of ``LONG_TAIL_MESSAGES``."""
 
-RAY_TYPES = frozenset(
-    {
-        T.ENGINE_FEATURE_EXTRACTOR_RUN,
-        T.ENGINE_INFERENCE_RUN,
-        T.ENGINE_OBJECT_PROCESSING,
-        T.ENGINE_CLUSTER_BUILD,
-        T.API_BUCKETS_BATCHES_PROCESS,
-        T.API_COLLECTIONS_REEMBED,
-        T.VIDEO_SEGMENT,
-        T.AUDIO_SEGMENT,
-        T.CONVERTED_VIDEO,
-    }
-)
-"""Task types that run as Ray jobs (their additional_data has a job_id)."""
 OBJECT_TYPES = frozenset({T.API_BUCKETS_OBJECTS_CREATE, T.API_BUCKETS_UPLOADS_CONFIRM, T.API_BUCKETS_UPLOADS_CREATE})
 """Task types about one object of a bucket (their additional_data has bucket_id and object_id)."""
 

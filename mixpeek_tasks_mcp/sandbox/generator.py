@@ -23,7 +23,6 @@ from .failures import (
     FAMILIES,
     LONG_TAIL,
     LONG_TAIL_MESSAGES,
-    RAY_TYPES,
     FailureFamily,
     failure_message,
     family_of,
@@ -32,7 +31,7 @@ from .failures import (
 )
 from .store import TaskRecord
 from .timeutil import now_iso, parse_moment, to_iso
-from .world import EXTRACTORS, Bucket, World, hex_id, task_uuid
+from .world import Bucket, World, task_details, task_uuid
 
 __all__ = [
     "FAMILIES",
@@ -105,12 +104,7 @@ FINISHED_STATUS_WEIGHTS: dict[TaskStatus, float] = {
 }
 ACTIVE_STATUS_WEIGHTS: dict[TaskStatus, float] = {S.PENDING: 2, S.QUEUED: 2, S.IN_PROGRESS: 4, S.PROCESSING: 1}
 
-ENGINE_TYPES = RAY_TYPES
 FAILURE_STATUSES = frozenset({S.FAILED, S.COMPLETED_WITH_ERRORS, S.INTERRUPTED})
-
-
-BATCH_SIZES = (12, 50, 250, 1000, 4800, 10000)
-FAILED_BATCH_SIZES = (250, 2400, 4800, 4800, 10000, 10000)
 
 
 def _pick(rng: random.Random, weights: dict[K, float]) -> K:
@@ -130,76 +124,6 @@ def blank_doc(task_id: str, task_type: str, status: str) -> dict[str, Any]:
         "queue_position": None,
         "estimated_wait_minutes": None,
     }
-
-
-def _details(rng: random.Random, world: World, task_type: TaskType, status: TaskStatus) -> dict[str, Any]:
-    """additional_data, inputs and outputs for one task (returned together in one dict)."""
-    bucket_id, _, namespace_id = rng.choice(world.buckets)
-    data: dict[str, Any] = {"namespace_id": namespace_id}
-    inputs: list[Any] = []
-    outputs: list[Any] | None = None
-    finished_ok = status in (S.COMPLETED, S.COMPLETED_WITH_ERRORS)
-    if task_type in ENGINE_TYPES:
-        data["job_id"] = f"ray_job_{hex_id(rng, 6)}"
-    if task_type is T.API_BUCKETS_BATCHES_PROCESS:
-        tiers = rng.choice((1, 2, 2, 3, 3, 4))
-        # Big batches are the ones that run out of memory or time: failed runs skew large.
-        count = rng.choice(FAILED_BATCH_SIZES if status is S.FAILED else BATCH_SIZES)
-        batch_id = f"btch_{hex_id(rng, 10)}"
-        current: int | None = tiers - 1 if finished_ok else rng.randint(0, tiers - 1)
-        if status in (S.PENDING, S.QUEUED, S.DRAFT):
-            current = None
-        data.update(
-            batch_id=batch_id,
-            bucket_id=bucket_id,
-            collection_ids=rng.sample(world.collections, tiers),
-            total_tiers=tiers,
-            current_tier=current,
-            object_count=count,
-            sample_object_ids=[f"obj_{hex_id(rng, 10)}" for _ in range(min(5, count))],
-        )
-        inputs = [batch_id]
-        if finished_ok:
-            outputs = [{"batch_id": batch_id, "documents_written": count * tiers, "tiers_completed": tiers}]
-    elif task_type in (T.API_BUCKETS_OBJECTS_CREATE, T.API_BUCKETS_UPLOADS_CONFIRM, T.API_BUCKETS_UPLOADS_CREATE):
-        object_id = f"obj_{hex_id(rng, 10)}"
-        data.update(bucket_id=bucket_id, object_id=object_id)
-        inputs = [{"bucket_id": bucket_id, "object_id": object_id}]
-        if finished_ok:
-            outputs = [object_id]
-    elif task_type in (T.API_BUCKETS_BATCHES_SUBMIT, T.API_BUCKETS_UPLOADS_BATCH_CONFIRM):
-        batch_id = f"btch_{hex_id(rng, 10)}"
-        data.update(bucket_id=bucket_id, batch_id=batch_id, object_count=rng.randint(1, 500))
-        inputs = [batch_id]
-    elif task_type is T.ENGINE_CLUSTER_BUILD:
-        cluster_id = rng.choice(world.clusters)
-        data["cluster_id"] = cluster_id
-        inputs = [{"cluster_id": cluster_id, "config": {"algorithm": rng.choice(("kmeans", "hdbscan"))}}]
-        if finished_ok:
-            outputs = [
-                {
-                    "cluster_id": cluster_id,
-                    "num_clusters": rng.randint(3, 40),
-                    "silhouette_score": round(rng.uniform(0.2, 0.9), 2),
-                }
-            ]
-    elif task_type.value.startswith(("engine_", "api_collections_")) or task_type in ENGINE_TYPES:
-        collection_id = rng.choice(world.collections)
-        data.update(collection_id=collection_id, object_count=rng.randint(1, 2000))
-        if task_type is T.ENGINE_FEATURE_EXTRACTOR_RUN:
-            data["feature_extractor"] = rng.choice(EXTRACTORS)
-        inputs = [collection_id]
-    elif task_type.value.startswith("api_taxonomies_"):
-        taxonomy_id = rng.choice(world.taxonomies)
-        data["taxonomy_id"] = taxonomy_id
-        inputs = [taxonomy_id]
-    elif task_type.value.startswith("api_retrievers_"):
-        retriever_id = rng.choice(world.retrievers)
-        data["retriever_id"] = retriever_id
-        inputs = [retriever_id]
-    else:
-        inputs = [namespace_id]
-    return {"additional_data": data, "inputs": inputs, "outputs": outputs}
 
 
 def _move_to_bucket(doc: dict[str, Any], bucket: Bucket) -> None:
@@ -227,7 +151,7 @@ def make_task(
     """One task document. Failed, partial and interrupted tasks get ``message``, else one of ``family``,
     else one of a family that fits the task type."""
     doc = blank_doc(task_uuid(rng), task_type.value, status.value)
-    doc.update(_details(rng, world, task_type, status))
+    doc.update(task_details(rng, world, task_type, status))
     data = doc["additional_data"]
     if bucket is not None:
         _move_to_bucket(doc, bucket)

@@ -6,10 +6,14 @@ templates), and signatures by a rough masking local to this file, never by any t
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -20,6 +24,7 @@ from mixpeek_tasks_mcp.sandbox import DEMO_API_KEY, RunningSandbox, SandboxConfi
 from mixpeek_tasks_mcp.sandbox.failures import FAMILIES_BY_NAME, FAMILY_PATTERNS
 from mixpeek_tasks_mcp.sandbox.generator import FAMILIES, LONG_TAIL, LONG_TAIL_MESSAGES, family_of, generate_tasks
 
+REPO = Path(__file__).resolve().parents[2]
 COUNT = 4000
 FAILURE_STATUSES = ("FAILED", "COMPLETED_WITH_ERRORS", "INTERRUPTED")
 
@@ -263,3 +268,24 @@ def test_a_handful_run_whatever_the_seed(seed: int) -> None:
     statuses = Counter(record.doc["status"] for record in records)
     assert len(records) == 50
     assert statuses["IN_PROGRESS"] >= 3 and statuses["PROCESSING"] >= 2, statuses
+
+
+def test_generation_does_not_depend_on_the_string_hash_seed() -> None:
+    """Families list their task types in sets: the draw must not follow set order (PYTHONHASHSEED)."""
+    code = (
+        "import hashlib, json; from datetime import UTC, datetime; "
+        "from mixpeek_tasks_mcp.sandbox.generator import generate_tasks; "
+        "records = generate_tasks(2000, seed=5, anchor=datetime(2025, 6, 1, tzinfo=UTC)); "
+        "print(hashlib.sha256(json.dumps([(r.doc, r.created_at, r.updated_at) for r in records]).encode()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for hash_seed in ("1", "2")
+    }
+    assert len(digests) == 1
