@@ -37,7 +37,7 @@ def _json(payload: Any, status: int = 200) -> Response:
 
 
 def admin_view(record: TaskRecord) -> dict[str, Any]:
-    """The task document plus its timestamps (which the Mixpeek API itself does not return)."""
+    """The task document plus its timestamps (always, whatever the /v1 API is configured to show)."""
     return {**record.doc, "created_at": record.created_at, "updated_at": record.updated_at}
 
 

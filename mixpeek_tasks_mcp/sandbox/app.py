@@ -169,10 +169,10 @@ class TasksApi:
         store = self.state.store
         if operation == "list_tasks":
             query = {name: request.query_params[name] for name in request.query_params}
-            return json_response(200, list_tasks(store, _decode_json(body), query))
+            return json_response(200, list_tasks(store, _decode_json(body), query, self.state.timestamps))
         assert task_id is not None
         if operation == "get_task":
-            doc = store.get_json(task_id)
+            doc = store.get_json(task_id, self.state.timestamps)
             if doc is None:
                 raise ApiError(404, "Task not found", code="task_not_found", details={"task_id": task_id})
             return json_response(200, doc)

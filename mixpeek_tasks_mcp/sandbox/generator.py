@@ -1,14 +1,17 @@
-"""Deterministic, realistic tasks: all 38 task types, a realistic status mix, real-looking failures.
+"""Deterministic, realistic tasks: all 38 task types, a realistic status mix, failures worth triaging.
 
-``generate_tasks(count, seed, anchor)`` gives the same tasks for the same arguments. ``load_data_file``
-reads a JSON list (or ``{"results": [...]}``) of TaskResponse objects with optional created_at.
+``generate_tasks(count, seed, anchor)`` gives the same tasks for the same arguments: failures from the
+families of ``failures.py`` (one family bursting on one bucket, one on a few hours of one day), a few
+one-off messages, tasks running right now and a few stuck ones. ``family_of`` names the family of a
+generated message. ``load_data_file`` reads a JSON list (or ``{"results": [...]}``) of TaskResponse
+objects with optional created_at.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,8 +19,33 @@ from typing import Any, TypeVar
 from ..enums import TaskStatus, TaskType
 from ..models import TaskResponse
 from ..statuses import ACTIVE
+from .failures import (
+    FAMILIES,
+    LONG_TAIL,
+    LONG_TAIL_MESSAGES,
+    FailureFamily,
+    failure_message,
+    family_of,
+    pick_family,
+    render,
+)
 from .store import TaskRecord
 from .timeutil import now_iso, parse_moment, to_iso
+from .world import Bucket, World, task_details, task_uuid
+
+__all__ = [
+    "FAMILIES",
+    "LONG_TAIL",
+    "LONG_TAIL_MESSAGES",
+    "FailureFamily",
+    "family_of",
+    "generate_tasks",
+    "load_data_file",
+    "make_task",
+    "new_world",
+    "record_from_fields",
+    "task_uuid",
+]
 
 K = TypeVar("K")
 S = TaskStatus
@@ -76,65 +104,11 @@ FINISHED_STATUS_WEIGHTS: dict[TaskStatus, float] = {
 }
 ACTIVE_STATUS_WEIGHTS: dict[TaskStatus, float] = {S.PENDING: 2, S.QUEUED: 2, S.IN_PROGRESS: 4, S.PROCESSING: 1}
 
-ENGINE_TYPES = frozenset(
-    {
-        T.ENGINE_FEATURE_EXTRACTOR_RUN,
-        T.ENGINE_INFERENCE_RUN,
-        T.ENGINE_OBJECT_PROCESSING,
-        T.ENGINE_CLUSTER_BUILD,
-        T.API_BUCKETS_BATCHES_PROCESS,
-        T.API_COLLECTIONS_REEMBED,
-        T.VIDEO_SEGMENT,
-        T.AUDIO_SEGMENT,
-        T.CONVERTED_VIDEO,
-    }
-)
-EXTRACTORS = ("clip-vit-l14", "text-embed-3-small", "whisper-large-v3", "siglip-so400m", "e5-large-v2")
-FILE_KINDS = (("PDF", "PNG"), ("MP4", "MOV"), ("JPEG", "HEIC"), ("WAV", "MP3"), ("PDF", "DOCX"))
-BUCKET_NAMES = ("products", "support-videos", "contracts", "podcasts", "catalog-images", "lectures")
-WORKER_NODES = ("ip-10-0-3-17", "ip-10-0-7-212", "ip-10-0-1-88", "ip-10-0-12-4")
-COLLECTION_NAMES = ("text", "images", "scenes", "transcripts", "faces", "captions")
-
-FAILURE_TEMPLATES = (
-    "Invalid file format: Expected {want}, got {got}",
-    "Ray job {job} failed: OOMKilled on worker {node} (memory limit 16Gi)",
-    "Feature extractor '{extractor}' timed out after {secs}s on {n} objects",
-    "S3 access denied for s3://{bucket_name}-raw/{object_id}.{ext}: AccessDenied (403)",
-    "Inference service unavailable: model '{extractor}' is warming up (503)",
-    "Collection {collection_id} not found in namespace {namespace_id}",
-    "Object {object_id} exceeds the 2 GiB size limit ({size} MiB)",
-    "Ray job {job} failed: worker {node} lost connection to the GCS (node died)",
-    "Vector store write failed: 429 Too Many Requests from qdrant after 5 retries",
-)
-PARTIAL_TEMPLATES = (
-    "{failed} of {n} objects failed: Invalid file format: Expected {want}, got {got}",
-    "{failed} of {n} documents failed feature extraction with '{extractor}' (timeout after {secs}s)",
-)
-
-
-def _hex(rng: random.Random, length: int) -> str:
-    return f"{rng.getrandbits(length * 4):0{length}x}"
-
-
-def task_uuid(rng: random.Random) -> str:
-    """A UUIDv4 drawn from the seeded RNG (so ids repeat for the same seed)."""
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+FAILURE_STATUSES = frozenset({S.FAILED, S.COMPLETED_WITH_ERRORS, S.INTERRUPTED})
 
 
 def _pick(rng: random.Random, weights: dict[K, float]) -> K:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
-class _World:
-    """Namespaces, buckets and collections the generated tasks refer to."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.namespaces = [f"ns_{_hex(rng, 10)}" for _ in range(4)]
-        self.buckets = [(f"bkt_{name.replace('-', '_')}", name, rng.choice(self.namespaces)) for name in BUCKET_NAMES]
-        self.collections = [f"col_{name}_{_hex(rng, 6)}" for name in COLLECTION_NAMES]
-        self.clusters = [f"clust_{_hex(rng, 8)}" for _ in range(5)]
-        self.taxonomies = [f"tax_{_hex(rng, 8)}" for _ in range(4)]
-        self.retrievers = [f"ret_{_hex(rng, 8)}" for _ in range(4)]
 
 
 def blank_doc(task_id: str, task_type: str, status: str) -> dict[str, Any]:
@@ -152,107 +126,41 @@ def blank_doc(task_id: str, task_type: str, status: str) -> dict[str, Any]:
     }
 
 
-def _failure(rng: random.Random, world: _World, data: dict[str, Any], partial: bool) -> str:
-    want, got = rng.choice(FILE_KINDS)
-    bucket_id, bucket_name, _ = rng.choice(world.buckets)
-    n = int(data.get("object_count") or rng.randint(5, 400))
-    values = {
-        "want": want,
-        "got": got,
-        "job": data.get("job_id") or f"ray_job_{_hex(rng, 3)}",
-        "node": rng.choice(WORKER_NODES),
-        "extractor": rng.choice(EXTRACTORS),
-        "secs": rng.choice((300, 600, 900, 1800)),
-        "n": n,
-        "failed": max(1, n // rng.randint(3, 20)),
-        "bucket_name": bucket_name,
-        "object_id": data.get("object_id") or f"obj_{_hex(rng, 10)}",
-        "ext": got.lower(),
-        "collection_id": rng.choice(world.collections),
-        "namespace_id": data.get("namespace_id") or rng.choice(world.namespaces),
-        "size": rng.randint(2049, 9000),
-        "bucket_id": bucket_id,
-    }
-    return rng.choice(PARTIAL_TEMPLATES if partial else FAILURE_TEMPLATES).format(**values)
-
-
-def _details(rng: random.Random, world: _World, task_type: TaskType, status: TaskStatus) -> dict[str, Any]:
-    """additional_data, inputs and outputs for one task (returned together in one dict)."""
-    bucket_id, _, namespace_id = rng.choice(world.buckets)
-    data: dict[str, Any] = {"namespace_id": namespace_id}
-    inputs: list[Any] = []
-    outputs: list[Any] | None = None
-    finished_ok = status in (S.COMPLETED, S.COMPLETED_WITH_ERRORS)
-    if task_type in ENGINE_TYPES:
-        data["job_id"] = f"ray_job_{_hex(rng, 6)}"
-    if task_type is T.API_BUCKETS_BATCHES_PROCESS:
-        tiers = rng.choice((1, 2, 2, 3, 3, 4))
-        count = rng.choice((12, 50, 250, 1000, 4800, 10000))
-        batch_id = f"btch_{_hex(rng, 10)}"
-        current: int | None = tiers - 1 if finished_ok else rng.randint(0, tiers - 1)
-        if status in (S.PENDING, S.QUEUED, S.DRAFT):
-            current = None
-        data.update(
-            batch_id=batch_id,
-            bucket_id=bucket_id,
-            collection_ids=rng.sample(world.collections, tiers),
-            total_tiers=tiers,
-            current_tier=current,
-            object_count=count,
-            sample_object_ids=[f"obj_{_hex(rng, 10)}" for _ in range(min(5, count))],
-        )
-        inputs = [batch_id]
-        if finished_ok:
-            outputs = [{"batch_id": batch_id, "documents_written": count * tiers, "tiers_completed": tiers}]
-    elif task_type in (T.API_BUCKETS_OBJECTS_CREATE, T.API_BUCKETS_UPLOADS_CONFIRM, T.API_BUCKETS_UPLOADS_CREATE):
-        object_id = f"obj_{_hex(rng, 10)}"
-        data.update(bucket_id=bucket_id, object_id=object_id)
-        inputs = [{"bucket_id": bucket_id, "object_id": object_id}]
-        if finished_ok:
-            outputs = [object_id]
-    elif task_type in (T.API_BUCKETS_BATCHES_SUBMIT, T.API_BUCKETS_UPLOADS_BATCH_CONFIRM):
-        batch_id = f"btch_{_hex(rng, 10)}"
-        data.update(bucket_id=bucket_id, batch_id=batch_id, object_count=rng.randint(1, 500))
-        inputs = [batch_id]
-    elif task_type is T.ENGINE_CLUSTER_BUILD:
-        cluster_id = rng.choice(world.clusters)
-        data["cluster_id"] = cluster_id
-        inputs = [{"cluster_id": cluster_id, "config": {"algorithm": rng.choice(("kmeans", "hdbscan"))}}]
-        if finished_ok:
-            outputs = [
-                {
-                    "cluster_id": cluster_id,
-                    "num_clusters": rng.randint(3, 40),
-                    "silhouette_score": round(rng.uniform(0.2, 0.9), 2),
-                }
-            ]
-    elif task_type.value.startswith(("engine_", "api_collections_")) or task_type in ENGINE_TYPES:
-        collection_id = rng.choice(world.collections)
-        data.update(collection_id=collection_id, object_count=rng.randint(1, 2000))
-        if task_type is T.ENGINE_FEATURE_EXTRACTOR_RUN:
-            data["feature_extractor"] = rng.choice(EXTRACTORS)
-        inputs = [collection_id]
-    elif task_type.value.startswith("api_taxonomies_"):
-        taxonomy_id = rng.choice(world.taxonomies)
-        data["taxonomy_id"] = taxonomy_id
-        inputs = [taxonomy_id]
-    elif task_type.value.startswith("api_retrievers_"):
-        retriever_id = rng.choice(world.retrievers)
-        data["retriever_id"] = retriever_id
-        inputs = [retriever_id]
-    else:
-        inputs = [namespace_id]
-    return {"additional_data": data, "inputs": inputs, "outputs": outputs}
-
-
-def make_task(rng: random.Random, world: _World, task_type: TaskType, status: TaskStatus) -> dict[str, Any]:
-    doc = blank_doc(task_uuid(rng), task_type.value, status.value)
-    doc.update(_details(rng, world, task_type, status))
+def _move_to_bucket(doc: dict[str, Any], bucket: Bucket) -> None:
+    """Make a bucket task belong to ``bucket`` (additional_data and inputs)."""
+    bucket_id, _, namespace_id = bucket
     data = doc["additional_data"]
-    if status in (S.FAILED, S.COMPLETED_WITH_ERRORS, S.INTERRUPTED):
-        message = _failure(rng, world, data, partial=status is S.COMPLETED_WITH_ERRORS)
-        if status is S.INTERRUPTED:
-            message = "Interrupted by engine deploy; the batch will be resubmitted automatically"
+    if "bucket_id" not in data:
+        return
+    data.update(bucket_id=bucket_id, namespace_id=namespace_id)
+    for item in doc.get("inputs") or []:
+        if isinstance(item, dict) and "bucket_id" in item:
+            item["bucket_id"] = bucket_id
+
+
+def make_task(
+    rng: random.Random,
+    world: World,
+    task_type: TaskType,
+    status: TaskStatus,
+    *,
+    family: FailureFamily | None = None,
+    message: str | None = None,
+    bucket: Bucket | None = None,
+) -> dict[str, Any]:
+    """One task document. Failed, partial and interrupted tasks get ``message``, else one of ``family``,
+    else one of a family that fits the task type."""
+    doc = blank_doc(task_uuid(rng), task_type.value, status.value)
+    doc.update(task_details(rng, world, task_type, status))
+    data = doc["additional_data"]
+    if bucket is not None:
+        _move_to_bucket(doc, bucket)
+    if status in FAILURE_STATUSES:
+        if message is None:
+            if family is not None:
+                message = render(rng, family, world, data)
+            else:
+                message = failure_message(rng, world, status, task_type, data)
         data["error"] = message
         doc["error"] = message
     if status is S.QUEUED:
@@ -263,31 +171,120 @@ def make_task(rng: random.Random, world: _World, task_type: TaskType, status: Ta
     return doc
 
 
-def generate_tasks(count: int, seed: int = 7, anchor: datetime | None = None) -> list[TaskRecord]:
-    """``count`` tasks created over the 4 weeks before ``anchor`` (default: now); only the newest are active."""
-    rng = random.Random(seed)
-    world = _World(rng)
-    end = anchor or datetime.now(UTC)
-    span = timedelta(days=28).total_seconds()
-    records: list[TaskRecord] = []
-    for _ in range(count):
-        age = rng.random() ** 1.3 * span
-        created = end - timedelta(seconds=age)
-        task_type = _pick(rng, TYPE_WEIGHTS)
-        recent = age < 3600
-        if recent and rng.random() < 0.5:
-            status = _pick(rng, ACTIVE_STATUS_WEIGHTS)
-        else:
-            status = _pick(rng, FINISHED_STATUS_WEIGHTS)
+SPAN = timedelta(days=28)
+LONG_TAIL_SHARE = 0.03
+"""Share of FAILED tasks with a one-off message (while ``LONG_TAIL_MESSAGES`` lasts)."""
+BURST_SHARE = 0.8
+"""Share of a burst family's tasks that fall in its bucket or its spike window."""
+RUNNING_TYPES: dict[TaskType, float] = {
+    T.API_BUCKETS_BATCHES_PROCESS: 5,
+    T.ENGINE_FEATURE_EXTRACTOR_RUN: 2,
+    T.ENGINE_INFERENCE_RUN: 1,
+    T.ENGINE_CLUSTER_BUILD: 1,
+}
+MIN_COUNT_FOR_LIVE = 50
+"""From this many tasks on, some are guaranteed running now and a few are stuck."""
+
+
+@dataclass
+class _Plan:
+    """Choices made once per dataset: the burst bucket, the spike window, the one-offs still unused."""
+
+    end: datetime
+    burst_bucket: Bucket
+    spike_start: datetime
+    spike_hours: float
+    one_offs: list[str]
+
+
+def _plan(rng: random.Random, world: World, end: datetime) -> _Plan:
+    day = end - timedelta(days=rng.randint(2, 6))
+    start = day.replace(hour=rng.randint(6, 15), minute=rng.randint(0, 59), second=0, microsecond=0)
+    one_offs = list(LONG_TAIL_MESSAGES)
+    rng.shuffle(one_offs)
+    return _Plan(end, rng.choice(world.buckets), start, rng.uniform(2.0, 4.0), one_offs)
+
+
+def _record(doc: dict[str, Any], created: datetime, updated: datetime) -> TaskRecord:
+    return TaskRecord(doc=doc, created_at=to_iso(created), updated_at=to_iso(max(created, updated)))
+
+
+def _historic(rng: random.Random, world: World, plan: _Plan) -> TaskRecord:
+    """A task created over the last 4 weeks (newer ones more likely); recent ones are sometimes active."""
+    age = rng.random() ** 1.3 * SPAN.total_seconds()
+    created = plan.end - timedelta(seconds=age)
+    task_type = _pick(rng, TYPE_WEIGHTS)
+    if age < 3600 and rng.random() < 0.5:
+        status = _pick(rng, ACTIVE_STATUS_WEIGHTS)
+    else:
+        status = _pick(rng, FINISHED_STATUS_WEIGHTS)
+    family: FailureFamily | None = None
+    message: str | None = None
+    bucket: Bucket | None = None
+    if status is S.FAILED and plan.one_offs and rng.random() < LONG_TAIL_SHARE:
+        message = plan.one_offs.pop()
+    elif status in FAILURE_STATUSES:
+        family = pick_family(rng, status)
+        if family is not None and family.task_types is not None:
+            types = sorted(family.task_types, key=lambda kind: kind.value)
+            task_type = _pick(rng, {kind: TYPE_WEIGHTS[kind] for kind in types})
+        if family is not None and family.burst == "bucket" and rng.random() < BURST_SHARE:
+            bucket = plan.burst_bucket
+        if family is not None and family.burst == "day" and rng.random() < BURST_SHARE:
+            created = plan.spike_start + timedelta(hours=rng.uniform(0, plan.spike_hours))
+    doc = make_task(rng, world, task_type, status, family=family, message=message, bucket=bucket)
+    duration = timedelta(seconds=rng.uniform(2, 1800))
+    if status in ACTIVE:
+        return _record(doc, created, plan.end - timedelta(seconds=rng.uniform(0, min(age, 120))))
+    return _record(doc, created, min(created + duration, plan.end))
+
+
+def _running_now(rng: random.Random, world: World, end: datetime, count: int) -> list[TaskRecord]:
+    """Tasks running right now (started minutes ago, updated seconds ago), batches first."""
+    records = []
+    for index in range(6 + count // 1000):
+        status = S.PROCESSING if index % 3 == 2 else S.IN_PROGRESS
+        task_type = T.API_BUCKETS_BATCHES_PROCESS if index < 3 else _pick(rng, RUNNING_TYPES)
         doc = make_task(rng, world, task_type, status)
-        duration = timedelta(seconds=rng.uniform(2, 1800))
-        updated = min(created + duration, end) if status not in ACTIVE else end
-        records.append(TaskRecord(doc=doc, created_at=to_iso(created), updated_at=to_iso(updated)))
+        created = end - timedelta(seconds=rng.uniform(120, 2700))
+        records.append(_record(doc, created, end - timedelta(seconds=rng.uniform(0, 90))))
     return records
 
 
-def new_world(seed: int) -> _World:
-    return _World(random.Random(seed))
+def _stuck(rng: random.Random, world: World, end: datetime, count: int) -> list[TaskRecord]:
+    """Active tasks that stopped moving hours ago: deep in the queue, or running without progress."""
+    records = []
+    for _ in range(2 + count // 5000):
+        doc = make_task(rng, world, _pick(rng, RUNNING_TYPES), S.QUEUED)
+        doc["queue_position"] = rng.randint(40, 95)
+        doc["estimated_wait_minutes"] = round(rng.uniform(240, 720), 1)
+        created = end - timedelta(hours=rng.uniform(3, 9))
+        records.append(_record(doc, created, created + timedelta(seconds=rng.uniform(1, 30))))
+    for index in range(2 + count // 5000):
+        status = S.PROCESSING if index % 2 else S.IN_PROGRESS
+        doc = make_task(rng, world, T.API_BUCKETS_BATCHES_PROCESS, status)
+        updated = end - timedelta(hours=rng.uniform(3, 8))
+        records.append(_record(doc, updated - timedelta(minutes=rng.uniform(10, 90)), updated))
+    return records
+
+
+def generate_tasks(count: int, seed: int = 7, anchor: datetime | None = None) -> list[TaskRecord]:
+    """``count`` tasks created over the 4 weeks before ``anchor`` (default: now), the same for the same
+    arguments. From 50 tasks on, a handful are running right now and a few are stuck."""
+    rng = random.Random(seed)
+    world = World(rng)
+    end = anchor or datetime.now(UTC)
+    plan = _plan(rng, world, end)
+    records: list[TaskRecord] = []
+    if count >= MIN_COUNT_FOR_LIVE:
+        records += _running_now(rng, world, end, count) + _stuck(rng, world, end, count)
+    while len(records) < count:
+        records.append(_historic(rng, world, plan))
+    return records
+
+
+def new_world(seed: int) -> World:
+    return World(random.Random(seed))
 
 
 def record_from_fields(fields: dict[str, Any], rng: random.Random | None = None) -> TaskRecord:

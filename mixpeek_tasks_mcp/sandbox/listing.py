@@ -68,8 +68,9 @@ def _pagination(page: int, limit: int, has_more: bool, total: int | None, next_c
     }
 
 
-def run_list(store: TaskStore, compiled: CompiledQuery, paging: PageRequest) -> str:
-    """One page as the JSON text of a ``ListTasksResponse``."""
+def run_list(store: TaskStore, compiled: CompiledQuery, paging: PageRequest, timestamps: bool = True) -> str:
+    """One page as the JSON text of a ``ListTasksResponse`` (each task with created_at/updated_at if
+    ``timestamps``)."""
     signature = query_signature(compiled)
     where, params = compiled.where, compiled.params
     offset = 0
@@ -100,12 +101,12 @@ def run_list(store: TaskStore, compiled: CompiledQuery, paging: PageRequest) -> 
         next_cursor = encode_cursor(last.sort_value, last.task_id, signature, page + 1)
     total = store.count_where(compiled.where, compiled.params) if paging.include_total else None
     pagination = json.dumps(_pagination(page, paging.limit, has_more, total, next_cursor))
-    return '{"results":[' + ",".join(row.doc_json for row in rows) + '],"pagination":' + pagination + "}"
+    return '{"results":[' + ",".join(row.json(timestamps) for row in rows) + '],"pagination":' + pagination + "}"
 
 
-def list_tasks(store: TaskStore, body: Any, query: Mapping[str, str]) -> str:
+def list_tasks(store: TaskStore, body: Any, query: Mapping[str, str], timestamps: bool = True) -> str:
     """Validate query parameters and body, then answer with one page (JSON text)."""
     paging = parse_page_request(query)
     request, direction_given, condition_case = parse_body(body)
     compiled = compile_request(request, sort_direction_given=direction_given, condition_case=condition_case)
-    return run_list(store, compiled, paging)
+    return run_list(store, compiled, paging, timestamps)

@@ -50,6 +50,11 @@ class SandboxConfig(BaseModel):
     speed: float = Field(default=1.0, gt=0)
     rate_limit_rpm: int | None = Field(default=None, ge=1)
     live_tasks: int = Field(default=5, ge=0, description="Active tasks the simulator keeps moving.")
+    timestamps: bool = Field(
+        default=True,
+        description="Add created_at/updated_at (ISO-8601 UTC) to every task the /v1 API returns. Mixpeek's "
+        "TaskResponse does not document them; False serves tasks without them.",
+    )
 
 
 def build_state(config: SandboxConfig) -> SandboxState:
@@ -75,6 +80,7 @@ def build_state(config: SandboxConfig) -> SandboxState:
         api_keys=list(config.api_keys),
         simulator=simulator,
         rng=random.Random(config.seed + 2),
+        timestamps=config.timestamps,
     )
 
 
@@ -264,6 +270,11 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rate-limit-rpm", type=int, default=None, help="Answer 429 beyond this many requests per minute."
     )
+    parser.add_argument(
+        "--no-timestamps",
+        action="store_true",
+        help="Serve tasks without created_at/updated_at (which Mixpeek does not document; default: with them).",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -282,4 +293,5 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         speed=args.speed,
         rate_limit_rpm=args.rate_limit_rpm,
         live_tasks=getattr(args, "live_tasks", 5),
+        timestamps=not getattr(args, "no_timestamps", False),
     )

@@ -16,13 +16,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..enums import TaskStatus, TaskType
 from ..statuses import ACTIVE
+from .failures import failure_message
 from .generator import make_task, new_world
 from .store import TaskRecord, TaskStore
-from .timeutil import now_iso
+from .timeutil import now_iso, to_iso
+from .world import World
 
 log = logging.getLogger(__name__)
 S = TaskStatus
@@ -151,24 +154,24 @@ def lifecycle_steps(
             steps.append((at, {"additional_data": {"current_tier": tier}}))
     final: dict[str, Any] = {"status": final_status}
     if final_status in (S.FAILED.value, S.COMPLETED_WITH_ERRORS.value):
-        final["error"] = error or _sim_error(rng, final_status, data)
+        final["error"] = error or _sim_error(rng, final_status, doc)
     elif final_status == S.COMPLETED.value:
         final["outputs"] = doc.get("outputs") or [{"result": "ok", "task_id": doc.get("task_id")}]
     steps.append((duration, final))
     return steps
 
 
-def _sim_error(rng: random.Random, final_status: str, data: dict[str, Any]) -> str:
-    if final_status == S.COMPLETED_WITH_ERRORS.value:
-        count = int(data.get("object_count") or 40)
-        return f"{max(1, count // 9)} of {count} objects failed: Invalid file format: Expected PDF, got PNG"
-    return rng.choice(
-        (
-            f"Ray job {data.get('job_id') or 'ray_job_8f2'} failed: OOMKilled on worker ip-10-0-3-17",
-            "Feature extractor 'clip-vit-l14' timed out after 900s on 12 objects",
-            "S3 access denied for s3://products-raw/obj_51c2.png: AccessDenied (403)",
-        )
-    )
+_SIM_WORLD = World(random.Random(0))
+
+
+def _sim_error(rng: random.Random, final_status: str, doc: dict[str, Any]) -> str:
+    """A message of a failure family that fits the task (its ids reused), as generated tasks have."""
+    try:
+        task_type: TaskType | None = TaskType(str(doc.get("task_type")))
+    except ValueError:
+        task_type = None
+    data = doc.get("additional_data") or {}
+    return failure_message(rng, _SIM_WORLD, S(final_status), task_type, data)
 
 
 LIVE_TYPES = {
@@ -178,6 +181,8 @@ LIVE_TYPES = {
     TaskType.API_TAXONOMIES_EXECUTE: 1,
     TaskType.API_BUCKETS_OBJECTS_CREATE: 1,
 }
+STUCK_AFTER = timedelta(minutes=30)
+"""An active task not updated for this long is stuck: the simulator leaves it alone."""
 FINAL_WEIGHTS = {S.COMPLETED.value: 75, S.COMPLETED_WITH_ERRORS.value: 12, S.FAILED.value: 13}
 
 
@@ -195,10 +200,18 @@ class LiveSimulator:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        for task_id in self.store.task_ids_with_status([s.value for s in ACTIVE])[-self.live_tasks :]:
+        """Adopt the newest active tasks that are still moving (stuck ones, not updated for
+        ``STUCK_AFTER``, stay stuck), then keep ``live_tasks`` going."""
+        fresh_since = to_iso(datetime.now(UTC) - STUCK_AFTER)
+        adopted = 0
+        for task_id in reversed(self.store.task_ids_with_status([s.value for s in ACTIVE])):
+            if adopted >= self.live_tasks:
+                break
             record = self.store.get(task_id)
-            if record is not None and not self.timeline.has_steps(task_id):
-                self._plan(record.doc)
+            if record is None or record.updated_at < fresh_since or self.timeline.has_steps(task_id):
+                continue
+            self._plan(record.doc)
+            adopted += 1
         self._maintain()
 
     def _duration(self) -> float:

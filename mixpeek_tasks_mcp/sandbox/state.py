@@ -22,3 +22,5 @@ class SandboxState:
     simulator: LiveSimulator | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     rng_lock: threading.Lock = field(default_factory=threading.Lock)
+    timestamps: bool = True
+    """Whether /v1 task JSON carries created_at/updated_at (Mixpeek does not document them)."""

@@ -64,11 +64,25 @@ class TaskRecord:
 
 @dataclass(frozen=True)
 class Row:
-    """A listed row: the raw JSON document, its id and the value of the sort key."""
+    """A listed row: the raw JSON document, its id, the value of the sort key and its timestamps."""
 
     doc_json: str
     task_id: str
     sort_value: SqlParam
+    created_at: str
+    updated_at: str
+
+    def json(self, timestamps: bool) -> str:
+        return with_timestamps(self.doc_json, self.created_at, self.updated_at) if timestamps else self.doc_json
+
+
+def with_timestamps(doc_json: str, created_at: str, updated_at: str) -> str:
+    """The stored document with ``created_at``/``updated_at`` added, spliced in without a JSON round trip.
+
+    Stored documents are JSON objects (so they end with ``}``) and never hold these keys themselves
+    (they live in their own columns); the timestamps are fixed-format ISO strings needing no escaping.
+    """
+    return f'{doc_json[:-1]},"created_at":"{created_at}","updated_at":"{updated_at}"}}'
 
 
 @lru_cache(maxsize=256)
@@ -92,8 +106,14 @@ def _index_name(path: str) -> str:
     return "ix_tasks_json_" + re.sub(r"[^A-Za-z0-9]+", "_", path.strip("$.")).strip("_")
 
 
+TIMESTAMP_KEYS = ("created_at", "updated_at")
+"""Kept in their own columns, never inside the stored document (see :func:`with_timestamps`)."""
+
+
 def _columns(record: TaskRecord) -> tuple[str, str, str, str, str, str]:
     doc = record.doc
+    if any(key in doc for key in TIMESTAMP_KEYS):
+        doc = {key: value for key, value in doc.items() if key not in TIMESTAMP_KEYS}
     return (
         str(doc["task_id"]),
         str(doc.get("task_type") or "unknown"),
@@ -186,11 +206,15 @@ class TaskStore:
             return None
         return TaskRecord(doc=json.loads(row[0]), created_at=row[1], updated_at=row[2])
 
-    def get_json(self, task_id: str) -> str | None:
-        """The stored document as JSON text, without a parse/serialise round trip."""
+    def get_json(self, task_id: str, timestamps: bool = False) -> str | None:
+        """The stored document as JSON text (with its timestamps if asked), without a JSON round trip."""
         with self._lock:
-            row = self._conn.execute("SELECT doc FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
-        return None if row is None else str(row[0])
+            row = self._conn.execute(
+                "SELECT doc, created_at, updated_at FROM tasks WHERE task_id = ?", (task_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return with_timestamps(row[0], row[1], row[2]) if timestamps else str(row[0])
 
     def update(self, task_id: str, mutate: Callable[[dict[str, Any]], dict[str, Any] | None]) -> TaskRecord | None:
         """Read-modify-write one task atomically. ``mutate`` returns the new doc, or None to keep it."""
@@ -231,12 +255,12 @@ class TaskStore:
         """One page: ``where`` and ``sort_expr`` are SQL built by the query layer from bound parameters."""
         direction = "DESC" if descending else "ASC"
         sql = (
-            f"SELECT doc, task_id, {sort_expr} FROM tasks WHERE {where} "
+            f"SELECT doc, task_id, {sort_expr}, created_at, updated_at FROM tasks WHERE {where} "
             f"ORDER BY {sort_expr} {direction}, task_id {direction} LIMIT ? OFFSET ?"
         )
         with self._lock:
             rows = self._conn.execute(sql, (*params, limit, offset)).fetchall()
-        return [Row(doc_json=row[0], task_id=row[1], sort_value=row[2]) for row in rows]
+        return [Row(*row) for row in rows]
 
     def count_where(self, where: str, params: Sequence[SqlParam]) -> int:
         with self._lock:

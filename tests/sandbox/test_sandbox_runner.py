@@ -28,6 +28,8 @@ def test_config_from_args(monkeypatch: pytest.MonkeyPatch) -> None:
     config = config_from_args(args)
     assert config.api_keys == ["sk_a", "sk_b"] and config.port == 0 and config.simulate is False
     assert config.speed == 3 and config.tasks == 9 and config.rate_limit_rpm is None
+    assert config.timestamps is True, "timestamps are served unless --no-timestamps"
+    assert config_from_args(parser.parse_args(["--no-timestamps"])).timestamps is False
     monkeypatch.delenv("MIXPEEK_API_KEY", raising=False)
     assert config_from_args(parser.parse_args([])).api_keys == [DEMO_API_KEY]
     monkeypatch.setenv("MIXPEEK_API_KEY", "sk_from_env")
