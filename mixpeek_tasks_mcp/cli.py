@@ -160,7 +160,10 @@ def _maybe_sandbox(args: argparse.Namespace, settings: Settings) -> Iterator[Set
 
     with running_sandbox(SandboxConfig(port=0, speed=1.0)) as sandbox:
         logger.warning("sandbox Tasks API at %s (offline demo data)", sandbox.base_url)
-        yield settings.model_copy(update={"api_base": sandbox.base_url, "api_key": _secret(sandbox.api_key)})
+        # the sandbox has no rate limit: no budget unless one was asked for
+        budget = settings.max_requests_per_minute if "max_requests_per_minute" in settings.model_fields_set else 0
+        update = {"api_base": sandbox.base_url, "api_key": _secret(sandbox.api_key), "max_requests_per_minute": budget}
+        yield settings.model_copy(update=update)
 
 
 def _secret(value: str) -> Any:

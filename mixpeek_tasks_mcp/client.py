@@ -14,6 +14,7 @@ import httpx2
 from pydantic import ValidationError
 
 from . import __version__
+from .budget import RequestBudget
 from .clock import Clock, SystemClock
 from .models import ErrorResponse, ListTasksRequest, ListTasksResponse, TaskResponse
 from .settings import Settings
@@ -80,6 +81,8 @@ class TasksClient:
         self._clock = clock or SystemClock()
         self._rng = rng
         self._client: httpx2.AsyncClient | None = None
+        self.budget = RequestBudget(settings.max_requests_per_minute, burst=settings.request_burst, clock=self._clock)
+        """Shared by every request this client makes (list calls, the poller, scans); see budget.py."""
 
     @property
     def _http(self) -> httpx2.AsyncClient:
@@ -166,6 +169,11 @@ class TasksClient:
         server_error_retried = False
         while True:
             attempt += 1
+            if not await self.budget.acquire(deadline):
+                raise MixpeekError(
+                    f"This server's own request budget ({self.budget.describe()}, MIXPEEK_MAX_REQUESTS_PER_MINUTE) "
+                    f"has no room for {method} {path} before this call's deadline. Call again in a minute."
+                )
             try:
                 response = await self._http.request(method, path, params=params, json=json, headers=headers)
             except httpx2.TransportError as exc:
@@ -181,6 +189,10 @@ class TasksClient:
                 return self._decode(response, method, path)
             error = _parse_error(response)
             retryable = _details_retryable(error)
+            if status == 429:
+                pause = _retry_after(response, error)
+                pause = min(max(pause, 0.0), self._settings.retry_after_cap) if pause is not None else 1.0
+                self.budget.pause_until(self._clock.now() + pause)
             if status in RETRYABLE_STATUSES and retryable and attempt <= max_retries:
                 if await self._backoff(attempt, _retry_after(response, error), deadline):
                     logger.warning("%s %s: HTTP %d, retrying (attempt %d)", method, path, status, attempt)

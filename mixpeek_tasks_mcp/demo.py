@@ -39,6 +39,7 @@ async def _session(base_url: str, api_key: str) -> None:
         "MIXPEEK_API_BASE": base_url,
         "MIXPEEK_API_KEY": api_key,
         "MIXPEEK_LOG_LEVEL": "WARNING",
+        "MIXPEEK_MAX_REQUESTS_PER_MINUTE": "0",
     }
     params = StdioServerParameters(command=sys.executable, args=["-m", "mixpeek_tasks_mcp", "serve"], env=env)
     started = time.monotonic()
@@ -89,6 +90,7 @@ async def _session(base_url: str, api_key: str) -> None:
 
 async def _wait_demo(base_url: str, api_key: str, task_id: str, budget: float) -> None:
     env = {**os.environ, "MIXPEEK_API_BASE": base_url, "MIXPEEK_API_KEY": api_key}
+    env["MIXPEEK_MAX_REQUESTS_PER_MINUTE"] = "0"  # the sandbox has no rate limit
     params = StdioServerParameters(command=sys.executable, args=["-m", "mixpeek_tasks_mcp", "serve"], env=env)
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
