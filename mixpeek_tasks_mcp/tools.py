@@ -18,13 +18,15 @@ from .arguments import ListTasksArguments, WaitForTaskArguments
 from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock, SystemClock
 from .models import TaskResponse
+from .multiwait import active_finder, many_result, many_text, wait_many, wait_one
 from .output import ListTasksResult, WaitResult
+from .poller import Poller
 from .schema import self_contained_schema
 from .settings import Settings
 from .statuses import STATUS_RULES_TEXT, classify, is_final
 from .summary import list_result, task_row, wait_text
 from .validation import InvalidArguments, check_list_tasks, check_wait_for_task
-from .waiting import Backoff, BackoffMemory, wait_for_task
+from .waiting import Backoff, BackoffMemory
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +43,11 @@ class AppState:
     clock: Clock = field(default_factory=SystemClock)
     backoff: Backoff = field(default_factory=Backoff)
     memory: BackoffMemory = field(init=False)
+    poller: Poller = field(init=False)
 
     def __post_init__(self) -> None:
         self.memory = BackoffMemory(self.clock)
+        self.poller = Poller(self.client, self.clock, backoff=self.backoff, memory=self.memory)
 
 
 class RawArguments(ArgModelBase):
@@ -120,9 +124,9 @@ async def wait_for_task_tool(
     last_progress = 0.0
 
     total = checked.timeout_seconds if checked.timeout_seconds > 0 else None
-
-    async def fetch(deadline: float) -> TaskResponse:
-        return await state.client.get_task(checked.task_id, credentials=credentials, deadline=deadline)
+    if checked.task_id is None:
+        return await _wait_many_tool(state, checked, credentials, ctx, total)
+    task_id = checked.task_id
 
     async def report(task: TaskResponse, elapsed: float, polls: int) -> None:
         """Progress is the time waited (of the budget), always increasing; the message says how the task is."""
@@ -136,24 +140,20 @@ async def wait_for_task_tool(
         await ctx.report_progress(last_progress, total=total, message=message)
 
     try:
-        outcome = await wait_for_task(
-            fetch,
+        outcome = await wait_one(
+            state.poller,
+            credentials,
+            task_id,
             budget=checked.timeout_seconds,
-            clock=state.clock,
-            backoff=state.backoff,
             stop_statuses={status.value for status in checked.wait_for or ()},
             on_poll=report,
-            first_attempt=state.memory.resume(checked.task_id),
         )
     except MixpeekError as error:
         raise ToolError(str(error)) from None
     next_call = None
-    if outcome.outcome != "timed_out":
-        state.memory.forget(checked.task_id)
-    else:
-        state.memory.remember(checked.task_id, outcome.next_attempt)
+    if outcome.outcome == "timed_out":  # the poller remembers where the backoff got to
         next_call = {
-            "task_id": checked.task_id,
+            "task_id": task_id,
             "timeout_seconds": checked.timeout_seconds or settings.wait_default_seconds,
         }
         if checked.wait_for:
@@ -168,6 +168,59 @@ async def wait_for_task_tool(
         last_error=outcome.last_error,
     )
     return _result(wait_text(result), result)
+
+
+async def _wait_many_tool(
+    state: AppState,
+    checked: WaitForTaskArguments,
+    credentials: Credentials,
+    ctx: Context[Any, Any],
+    total: float | None,
+) -> CallToolResult:
+    """task_ids (until all/any) or a selection (until none_active): see multiwait.py."""
+    last_progress = 0.0
+
+    async def report(message: str, elapsed: float) -> None:
+        nonlocal last_progress
+        last_progress = max(last_progress + 0.001, round(elapsed, 3))
+        if total is not None:
+            last_progress = min(last_progress, total)
+        await ctx.report_progress(last_progress, total=total, message=f"{message} · {elapsed:.0f} s elapsed")
+
+    until = checked.until or "all"
+    selection = checked.selection()
+    stop = {status.value for status in checked.wait_for or ()}
+    keep: dict[str, Any] = {"timeout_seconds": checked.timeout_seconds or state.settings.wait_default_seconds}
+    if checked.wait_for:
+        keep["wait_for"] = sorted(stop)
+    try:
+        if checked.task_ids is not None:
+            outcome = await wait_many(
+                state.poller,
+                credentials,
+                until=until,
+                budget=checked.timeout_seconds,
+                task_ids=checked.task_ids,
+                stop_statuses=stop,
+                report=report,
+            )
+            running = [item.task_id for item in outcome.followed.values() if not item.finished]
+            next_call = {"task_ids": running, "until": until, **keep}
+        else:
+            outcome = await wait_many(
+                state.poller,
+                credentials,
+                until="none_active",
+                budget=checked.timeout_seconds,
+                find_active=active_finder(state.client, credentials, selection),
+                stop_statuses=stop,
+                report=report,
+            )
+            next_call = {**selection.model_dump(mode="json", exclude_none=True), "until": "none_active", **keep}
+    except MixpeekError as error:
+        raise ToolError(str(error)) from None
+    result = many_result(outcome, next_call)
+    return _result(many_text(result), result)
 
 
 LIST_TASKS_DESCRIPTION = f"""List Mixpeek tasks (batch ingestion, feature extraction, clustering, taxonomy jobs, \

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..arguments import MAX_LIMIT, MAX_OFFSET, ListTasksArguments, WaitForTaskArguments
+from ..arguments import MAX_LIMIT, MAX_OFFSET, MAX_WAIT_TASK_IDS, ListTasksArguments, WaitForTaskArguments
 from ..coerce import is_number
 from .checker import Checker
 from .problems import InvalidArguments, Problem, decode_json_text, describe, did_you_mean
@@ -94,13 +94,7 @@ def check_wait_for_task(
     checker = Checker()
     _unknown_arguments("wait_for_task", checker, arguments, WaitForTaskArguments.model_fields)
     clean: dict[str, Any] = {"timeout_seconds": min(default_timeout, max_timeout)}
-    task_id = arguments.get("task_id")
-    if task_id is None:
-        checker.fail("task_id", "is required: the id of the task to wait on (list_tasks shows ids).")
-    elif isinstance(task_id, str) and task_id.strip() and len(task_id.strip()) <= 200:
-        clean["task_id"] = task_id.strip()
-    else:
-        checker.fail("task_id", f"must be a task id string, not {describe(task_id)}.")
+    _check_what_to_wait_on(checker, arguments, clean)
     timeout = arguments.get("timeout_seconds")
     if timeout is not None:
         number = float(timeout) if isinstance(timeout, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", timeout) else timeout
@@ -128,3 +122,59 @@ def check_wait_for_task(
         return WaitForTaskArguments.model_validate(clean)
     except ValidationError as exc:
         raise _from_pydantic("wait_for_task", exc) from None
+
+
+def _task_id(checker: Checker, path: str, value: Any) -> str | None:
+    if isinstance(value, str) and value.strip() and len(value.strip()) <= 200:
+        return value.strip()
+    checker.fail(path, f"must be a task id string, not {describe(value)}.")
+    return None
+
+
+def _check_what_to_wait_on(checker: Checker, arguments: Mapping[str, Any], clean: dict[str, Any]) -> None:
+    """Exactly one of task_id, task_ids, or a selection (status/task_type/filters/search), and a fitting until."""
+    task_id, task_ids = arguments.get("task_id"), decode_json_text(arguments.get("task_ids"))
+    selection = check_selection(checker, arguments)
+    given = [name for name, value in (("task_id", task_id), ("task_ids", task_ids)) if value is not None]
+    if selection:
+        given.append("a selection (" + ", ".join(selection) + ")")
+    if not given:
+        checker.fail(
+            "task_id",
+            "is required: the id of the task to wait on (list_tasks shows ids); or task_ids for several tasks, "
+            'or status/task_type/filters/search with until "none_active".',
+        )
+    elif len(given) > 1:
+        checker.fail(
+            given[1].split(" ")[0], f"give one of task_id, task_ids or a selection, not {' and '.join(given)}."
+        )
+    until = arguments.get("until")
+    if until is not None:
+        until = str(until).strip().lower()
+        accepted = ("all", "any") if task_ids is not None else ("none_active",) if selection else ()
+        if until not in accepted:
+            what = "task_ids" if task_ids is not None else "a selection" if selection else "task_id"
+            allowed = ", ".join(accepted) or "nothing (until is for task_ids or a selection)"
+            checker.fail("until", f"{until!r} does not go with {what}. Accepted: {allowed}.")
+        else:
+            clean["until"] = until
+    if task_id is not None:
+        clean["task_id"] = _task_id(checker, "task_id", task_id)
+    if task_ids is not None:
+        if isinstance(task_ids, str):
+            task_ids = [task_ids]
+        if not isinstance(task_ids, list) or not task_ids:
+            checker.fail("task_ids", f"must be a list of task ids, not {describe(task_ids)}.")
+        elif len(task_ids) > MAX_WAIT_TASK_IDS:
+            checker.fail(
+                "task_ids",
+                f"has {len(task_ids)} ids; at most {MAX_WAIT_TASK_IDS} per call. Split them, or wait on a "
+                'selection (e.g. filters on additional_data.batch_id) with until "none_active".',
+            )
+        else:
+            ids = [_task_id(checker, f"task_ids[{i}]", value) for i, value in enumerate(task_ids)]
+            clean["task_ids"] = list(dict.fromkeys(i for i in ids if i is not None))
+            clean.setdefault("until", "all")
+    if selection:
+        clean.update(selection)
+        clean.setdefault("until", "none_active")
