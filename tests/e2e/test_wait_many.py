@@ -159,17 +159,21 @@ async def test_twenty_waits_on_one_task_cost_the_polls_of_one(sandbox: RunningSa
 
 async def test_cancelling_a_many_task_wait_stops_its_polls(sandbox: RunningSandbox, settings: Settings) -> None:
     ids = [scripted(sandbox, 0), scripted(sandbox, 0)]
+    polled = anyio.Event()
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        polled.set()
+
     async with served(settings) as (client, state):
         async with anyio.create_task_group() as group:
 
             async def call() -> None:
-                await client.call_tool("wait_for_task", {"task_ids": ids, "timeout_seconds": 60})
+                arguments = {"task_ids": ids, "timeout_seconds": 60}
+                await client.call_tool("wait_for_task", arguments, progress_callback=on_progress)
 
             group.start_soon(call)
             with anyio.fail_after(10):
-                while not api_requests(sandbox):  # noqa: ASYNC110 - polling the sandbox log over HTTP
-                    await anyio.sleep(0.05)
-            await anyio.sleep(0.3)
+                await polled.wait()
             group.cancel_scope.cancel()
         await anyio.sleep(0.2)
         assert state.poller.entry_count == 0, "a cancelled wait leaves nothing behind"
