@@ -238,21 +238,19 @@ Examples:
 {{"field": "additional_data.bucket_id", "operator": "eq", "value": "bkt_products"}}]}}}}
 - Next page: repeat the call with the offset (or cursor) the previous answer gives."""
 
-WAIT_FOR_TASK_DESCRIPTION = """Wait for one Mixpeek task to finish: polls it with exponential backoff (1 s growing to \
-30 s) and returns when it finishes or when timeout_seconds (default 45, so the call ends before the ~60 s \
-tool-call timeout of many clients) runs out. Running out is not an error: the answer says the current status, \
-how long it waited, and the exact call to keep waiting. Sends progress notifications while it waits.
-
-Outcomes: success (COMPLETED), partial (COMPLETED_WITH_ERRORS: some items failed), failure (FAILED, CANCELED, \
-INTERRUPTED; with the error text), stalled (returned at once: DRAFT never progresses until submitted; also SKIPPED \
-and the entity statuses ACTIVE, ARCHIVED, SUSPENDED, DEACTIVATED), reached (a status you listed in wait_for), \
-timed_out (still PENDING, QUEUED, IN_PROGRESS, PROCESSING, or UNKNOWN when the budget ran out).
-An unknown id is an error; Mixpeek tasks can age out of its task cache after about 24 hours.
-
+WAIT_FOR_TASK_DESCRIPTION = """Wait for Mixpeek tasks to finish; returns when they do or when timeout_seconds \
+(default 45, under the ~60 s tool-call timeout of many clients) runs out. Running out is not an error: the \
+answer gives the call to keep waiting.
+One task: task_id. Outcomes: success, partial (COMPLETED_WITH_ERRORS), failure (FAILED, CANCELED, INTERRUPTED; with \
+the error), stalled (DRAFT, SKIPPED, entity statuses: returned at once), reached (a wait_for status), timed_out.
+Many: task_ids (up to 50) with until "all" (default) or "any" (the first to finish, whatever its outcome, \
+failures included). Or a selection (status/task_type/filters/search as in list_tasks) with until "none_active": \
+no matching task PENDING/QUEUED/IN_PROGRESS/PROCESSING (follows at most 50; says how many more).
+Unknown ids are errors (tasks age out after ~24 h).
 Examples:
-- {"task_id": "2d322a05-3178-4eca-aac6-b82b0a0313aa"}
-- Just check once: {"task_id": "task_abc123", "timeout_seconds": 0}
-- Wait until it starts: {"task_id": "task_abc123", "wait_for": ["IN_PROGRESS"]}"""
+- Check once: {"task_id": "task_abc123", "timeout_seconds": 0}
+- {"task_ids": ["task_a", "task_b"], "until": "any"}
+- {"filters": {"additional_data.batch_id": "btch_x"}, "until": "none_active"}"""
 
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True, destructive_hint=False)
 

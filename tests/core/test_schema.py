@@ -125,3 +125,9 @@ async def test_documented_examples_validate_against_the_advertised_schema() -> N
             jsonschema.validate(arguments, tools[name]["inputSchema"])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"status": "EXPLODED"}, tools["list_tasks"]["inputSchema"])
+
+
+def test_the_wait_description_fits_the_clients_limit() -> None:
+    from mixpeek_tasks_mcp.tools import WAIT_FOR_TASK_DESCRIPTION
+
+    assert len(WAIT_FOR_TASK_DESCRIPTION) <= 1024
