@@ -25,6 +25,8 @@ SETTINGS_FLAGS: dict[str, tuple[str, type, str]] = {
     "connect_timeout": ("--connect-timeout", float, "Connect timeout in seconds."),
     "read_timeout": ("--read-timeout", float, "Read timeout in seconds."),
     "max_retries": ("--max-retries", int, "Retries of 429/502/503/504 and network errors."),
+    "max_requests_per_minute": ("--max-requests-per-minute", float, "Budget of Mixpeek requests/min (0 = none)."),
+    "request_burst": ("--request-burst", int, "Requests the budget allows back to back."),
     "wait_default_seconds": ("--wait-default-seconds", float, "Default wait_for_task budget."),
     "wait_max_seconds": ("--wait-max-seconds", float, "Largest wait_for_task budget allowed."),
     "log_level": ("--log-level", str, "DEBUG, INFO, WARNING or ERROR (logs go to stderr)."),
