@@ -31,7 +31,11 @@ def sandbox() -> Iterator[RunningSandbox]:
 def settings(sandbox: RunningSandbox) -> Settings:
     sandbox.clear_faults()
     sandbox.clear_requests()
-    return Settings(api_key=SecretStr(SECRET_KEY), api_base=sandbox.base_url, max_retries=3, retry_after_cap=1.0,
+    return Settings(
+        api_key=SecretStr(SECRET_KEY),
+        api_base=sandbox.base_url,
+        max_retries=3,
+        retry_after_cap=1.0,
         max_requests_per_minute=0,
     )
 
