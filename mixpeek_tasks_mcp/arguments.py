@@ -6,7 +6,9 @@ arguments end up as (``validation.py``).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Literal
+
+from pydantic import ConfigDict, Field, model_validator
 
 from .enums import SortDirection, TaskStatus
 from .models import ListTasksRequest, SortOption, TaskSelection
@@ -14,6 +16,8 @@ from .models import ListTasksRequest, SortOption, TaskSelection
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 MAX_OFFSET = 10_000
+MAX_WAIT_TASK_IDS = 50
+Until = Literal["all", "any", "none_active"]
 
 
 class ListTasksArguments(ListTasksRequest):
@@ -47,12 +51,26 @@ class ListTasksArguments(ListTasksRequest):
         return body
 
 
-class WaitForTaskArguments(BaseModel):
-    """Arguments of ``wait_for_task``."""
+class WaitForTaskArguments(TaskSelection):
+    """Arguments of ``wait_for_task``: one task, many tasks, or a selection (the list_tasks keys)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    task_id: str = Field(min_length=1, max_length=200, description="The task to wait on (from list_tasks).")
+    task_id: str | None = Field(
+        default=None, min_length=1, max_length=200, description="The task to wait on (from list_tasks)."
+    )
+    task_ids: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_WAIT_TASK_IDS,
+        description=f"Instead of task_id: up to {MAX_WAIT_TASK_IDS} tasks to wait on in one call.",
+    )
+    until: Until | None = Field(
+        default=None,
+        description="With task_ids: all (default; every task finished) or any (the first task to finish, "
+        "whatever its outcome). With status/task_type/filters/search: none_active (no matching task is "
+        "PENDING, QUEUED, IN_PROGRESS or PROCESSING).",
+    )
     timeout_seconds: float = Field(
         default=45,
         ge=0,

@@ -20,6 +20,7 @@ import httpx2
 from pydantic import ValidationError
 
 from . import __version__
+from .budget import RequestBudget
 from .clock import Clock, SystemClock
 from .models import ListTasksRequest, ListTasksResponse, TaskResponse
 from .redaction import SECRETS_LOG_FILTER, TooDeep, redact_tree
@@ -90,6 +91,8 @@ class TasksClient:
         self._clock = clock or SystemClock()
         self._rng = rng
         self._client: httpx2.AsyncClient | None = None
+        self.budget = RequestBudget(settings.max_requests_per_minute, burst=settings.request_burst, clock=self._clock)
+        """Shared by every request this client makes (list calls, the poller, scans); see budget.py."""
 
     @property
     def _http(self) -> httpx2.AsyncClient:
@@ -187,6 +190,8 @@ class TasksClient:
         while True:
             attempt += 1
             call = Call(method, path, credentials.api_key, credentials.key_source, attempt)
+            if not await self.budget.acquire(deadline):
+                raise self._budget_error(method, path)
             try:
                 answer = await self._send(method, path, headers, params, json, deadline)
             except (httpx2.TransportError, _NoAnswer) as exc:
@@ -211,6 +216,10 @@ class TasksClient:
                 return data
             error = parse_error(data)
             retryable = details_retryable(error)
+            if status == 429:  # the whole server holds off, not just this call
+                pause = retry_after(answer, error)
+                pause = min(pause, self._settings.retry_after_cap) if pause is not None else 1.0
+                self.budget.pause_until(self._clock.now() + pause)
             if status in RETRYABLE_STATUSES and retryable and attempt <= max_retries:
                 if await self._backoff(attempt, retry_after(answer, error), deadline):
                     logger.warning("%s %s: HTTP %d, retrying (attempt %d)", method, path, status, attempt)
@@ -221,6 +230,18 @@ class TasksClient:
                     logger.warning("%s %s: HTTP %d, retrying once", method, path, status)
                     continue
             raise error_for(answer, error, call, not_found_is_task=not_found_is_task)
+
+    def _budget_error(self, method: str, path: str) -> MixpeekError:
+        """No request could go out before the caller's deadline: a rate limit (status 429, so waits poll on)."""
+        ready = math.ceil(self.budget.ready_in())
+        if self.budget.paused_until > self._clock.now():
+            why = f"Mixpeek's rate limit was hit (HTTP 429), so this server holds every request for {ready} s more"
+        else:
+            why = (
+                f"this server's own budget of Mixpeek requests ({self.budget.describe()}, "
+                "MIXPEEK_MAX_REQUESTS_PER_MINUTE), which keeps it under Mixpeek's rate limit, is used up"
+            )
+        return MixpeekError(f"{method} {path} was not sent: {why}. Call again in {max(ready, 1)} s.", status=429)
 
     async def _send(
         self,

@@ -39,6 +39,7 @@ async def _session(base_url: str, api_key: str) -> None:
         "MIXPEEK_API_BASE": base_url,
         "MIXPEEK_API_KEY": api_key,
         "MIXPEEK_LOG_LEVEL": "WARNING",
+        "MIXPEEK_MAX_REQUESTS_PER_MINUTE": "0",
     }
     params = StdioServerParameters(command=sys.executable, args=["-m", "mixpeek_tasks_mcp", "serve"], env=env)
     started = time.monotonic()
@@ -94,6 +95,7 @@ async def _session(base_url: str, api_key: str) -> None:
 
 async def _wait_demo(base_url: str, api_key: str, task_id: str, budget: float) -> None:
     env = {**os.environ, "MIXPEEK_API_BASE": base_url, "MIXPEEK_API_KEY": api_key}
+    env["MIXPEEK_MAX_REQUESTS_PER_MINUTE"] = "0"  # the sandbox has no rate limit
     params = StdioServerParameters(command=sys.executable, args=["-m", "mixpeek_tasks_mcp", "serve"], env=env)
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
@@ -105,6 +107,47 @@ async def _wait_demo(base_url: str, api_key: str, task_id: str, budget: float) -
             _say(f"  progress: {message}")
 
         _show(await session.call_tool("wait_for_task", arguments, progress_callback=progress))
+
+
+async def _many_demo(base_url: str, api_key: str, task_ids: list[str], budget: float) -> None:
+    env = {**os.environ, "MIXPEEK_API_BASE": base_url, "MIXPEEK_API_KEY": api_key}
+    env["MIXPEEK_MAX_REQUESTS_PER_MINUTE"] = "0"  # the sandbox has no rate limit
+    params = StdioServerParameters(command=sys.executable, args=["-m", "mixpeek_tasks_mcp", "serve"], env=env)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        _say(RULE)
+        arguments = {"task_ids": task_ids, "timeout_seconds": budget}
+        _say("▶ Wait for a whole upload at once (one shared poller, one list call per check)\n")
+        _say(f"  wait_for_task {json.dumps(arguments)}\n")
+
+        async def progress(progress: float, total: float | None, message: str | None) -> None:
+            _say(f"  progress: {message}")
+
+        _show(await session.call_tool("wait_for_task", arguments, progress_callback=progress))
+
+
+def _upload_tasks(sandbox: Any) -> list[str]:
+    """An upload: a confirm, a batch submit, a tiered batch run and a feature extraction that fails."""
+    plan = [
+        ("api_buckets_uploads_confirm", [{"after_seconds": 1.0, "status": "COMPLETED"}]),
+        ("api_buckets_batches_submit", [{"after_seconds": 1.5, "status": "COMPLETED"}]),
+        (
+            "api_buckets_batches_process",
+            [{"after_seconds": 0.5, "status": "IN_PROGRESS"}, {"after_seconds": 4.0, "status": "COMPLETED"}],
+        ),
+        (
+            "engine_feature_extractor_run",
+            [
+                {"after_seconds": 0.5, "status": "IN_PROGRESS"},
+                {"after_seconds": 3.0, "status": "FAILED", "error": "Feature extractor timed out after 900s"},
+            ],
+        ),
+    ]
+    data = {"batch_id": "btch_upload", "bucket_id": "bkt_demo"}
+    return [
+        str(sandbox.create_task(task_type=kind, status="PENDING", additional_data=data, script=script)["task_id"])
+        for kind, script in plan
+    ]
 
 
 def run_demo(*, quick: bool = False) -> int:
@@ -134,6 +177,7 @@ def run_demo(*, quick: bool = False) -> int:
         )
         anyio.run(_session, sandbox.base_url, sandbox.api_key)
         anyio.run(_wait_demo, sandbox.base_url, sandbox.api_key, str(live["task_id"]), 20 if quick else 25)
+        anyio.run(_many_demo, sandbox.base_url, sandbox.api_key, _upload_tasks(sandbox), 20)
     _say(RULE)
     _say(
         f"Demo finished in {time.monotonic() - started:.1f} s. Try it in your client: "

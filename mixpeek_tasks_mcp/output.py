@@ -15,9 +15,17 @@ _COUNT_KEYS: JsonDict = {"properties": {status.value: {"type": "integer"} for st
 _LIST_NEXT_CALL_KEYS: JsonDict = {
     "properties": {"limit": {"type": "integer"}, "offset": {"type": "integer"}, "cursor": {"type": "string"}}
 }
+_OUTCOME_COUNT_KEYS: JsonDict = {
+    "properties": {
+        outcome: {"type": "integer"}
+        for outcome in ("success", "partial", "failure", "stalled", "reached", "not_found", "running")
+    }
+}
 _WAIT_NEXT_CALL_KEYS: JsonDict = {
     "properties": {
         "task_id": {"type": "string"},
+        "task_ids": {"type": "array", "items": {"type": "string"}},
+        "until": {"type": "string"},
         "timeout_seconds": {"type": "number"},
         "wait_for": {"type": "array", "items": {"type": "string"}},
     }
@@ -96,13 +104,35 @@ class ListTasksResult(_Compact):
     )
 
 
-class WaitResult(_Compact):
-    task: TaskRow
-    outcome: str = Field(
-        description="success, partial, failure, stalled (will not progress by itself), reached (a wait_for "
-        "status), or timed_out (still running when the budget ran out)."
+class WaitLine(_Compact):
+    """One task of a many-task wait."""
+
+    task_id: str
+    outcome: str = Field(description="success, partial, failure, stalled, reached, not_found or running.")
+    task: TaskRow | None = Field(default=None, description="Its last known state (absent if never seen).")
+    finished_after_seconds: float | None = Field(
+        default=None, description="When this wait saw it finish, in seconds from the start of the call."
     )
-    finished: bool = Field(description="Whether the task is in a final state.")
+    error: str | None = Field(default=None, description="Why it could not be checked (e.g. not found).")
+
+
+class WaitResult(_Compact):
+    task: TaskRow | None = Field(default=None, description="The task (one-task waits).")
+    outcome: str = Field(
+        description="One task: success, partial, failure, stalled (will not progress by itself), reached (a "
+        "wait_for status), or timed_out (still running when the budget ran out). Many tasks: all_finished, "
+        "any_finished, none_active or timed_out."
+    )
+    finished: bool = Field(description="Whether the task is final (many tasks: whether `until` was met).")
+    until: str | None = Field(default=None, description="Many tasks: all, any or none_active.")
+    tasks: list[WaitLine] | None = Field(default=None, description="Many tasks: one line per task followed.")
+    counts: dict[str, int] | None = Field(
+        default=None, description="Many tasks: tasks per outcome.", json_schema_extra=_OUTCOME_COUNT_KEYS
+    )
+    still_running: list[str] | None = Field(default=None, description="Many tasks: ids not finished yet.")
+    not_followed: int | None = Field(
+        default=None, description="Selection waits: matching active tasks beyond the cap, not followed."
+    )
     waited_seconds: float
     polls: int
     next_call: dict[str, Any] | None = Field(

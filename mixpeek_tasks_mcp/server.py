@@ -22,16 +22,32 @@ INSTRUCTIONS = (
 def build_server(settings: Settings, *, state: AppState | None = None) -> MCPServer[AppState]:
     """The MCP server for these settings. ``state`` lets tests inject a client or clock."""
 
+    shared: list[AppState] = []
+    users = 0
+
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        """One AppState (client, budget, poller) for every session of this server, whichever transport: SSE
+        enters the lifespan per connection, Streamable HTTP once. Closed when the last user leaves."""
+        nonlocal users
         if state is not None:
-            yield state
+            try:
+                yield state
+            finally:
+                await state.poller.aclose()
             return
-        client = TasksClient(settings)
+        if not shared:
+            shared.append(AppState(settings=settings, client=TasksClient(settings)))
+        users += 1
+        current = shared[0]
         try:
-            yield AppState(settings=settings, client=client)
+            yield current
         finally:
-            await client.aclose()
+            users -= 1
+            if users == 0 and shared and shared[0] is current:
+                shared.clear()
+                await current.poller.aclose()
+                await current.client.aclose()
 
     return MCPServer(
         name="mixpeek-tasks-mcp",

@@ -9,6 +9,11 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_BASE = "https://api.mixpeek.com"
+DEFAULT_REQUESTS_PER_MINUTE = 10.0
+"""Mixpeek's Free tier as /troubleshoot/limits publishes it (10 rpm); /operations/rate-limits-quotas says 60 RPM,
+burst 20. The stricter figure: a server that is too slow for a Pro key is fixed by a setting, one that earns 429s
+on a Free key fails its users."""
+DEFAULT_REQUEST_BURST = 5
 Transport = Literal["stdio", "sse", "streamable-http"]
 
 
@@ -28,6 +33,14 @@ class Settings(BaseSettings):
     )
     max_retries: int = Field(default=3, ge=0, le=10, description="Retries of 429/502/503/504 and network errors.")
     retry_after_cap: float = Field(default=30.0, ge=0, le=300, description="Longest Retry-After honoured, seconds.")
+    max_requests_per_minute: float = Field(
+        default=DEFAULT_REQUESTS_PER_MINUTE,
+        ge=0,
+        description="This server's own budget of Mixpeek requests per minute (all calls share it); 0 = no limit.",
+    )
+    request_burst: int = Field(
+        default=DEFAULT_REQUEST_BURST, ge=1, le=10_000, description="Requests the budget allows back to back."
+    )
 
     # wait_for_task
     wait_default_seconds: float = Field(default=45.0, ge=0, description="Default wait budget of one call.")

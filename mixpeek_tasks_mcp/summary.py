@@ -212,6 +212,7 @@ OUTCOME_TEXT = {
 
 def wait_text(result: WaitResult, wait_for: Sequence[str] | None = None) -> str:
     row = result.task
+    assert row is not None, "one-task results carry the task"
     waited = f"{result.waited_seconds:.1f} s, {result.polls} poll{'s' if result.polls != 1 else ''}"
     head = f"Task {row.task_id} ({row.task_type}) is {row.status}: {OUTCOME_TEXT[result.outcome]} [{waited}]."
     lines = [head, f"- {row_line(row)}"]

@@ -18,14 +18,16 @@ from .arguments import ListTasksArguments, TriageTasksArguments, WaitForTaskArgu
 from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock, SystemClock
 from .models import TaskResponse
+from .multiwait import active_finder, many_result, many_text, wait_many, wait_one
 from .output import ListTasksResult, TriageResult, WaitResult
+from .poller import Poller
 from .schema import self_contained_schema
 from .settings import Settings
 from .statuses import STATUS_RULES_TEXT, classify, is_final
 from .summary import list_result, task_row, wait_text
 from .triage import ProgressMemory, run_triage
 from .validation import InvalidArguments, check_list_tasks, check_triage_tasks, check_wait_for_task
-from .waiting import Backoff, BackoffMemory, wait_for_task
+from .waiting import Backoff, BackoffMemory
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +46,11 @@ class AppState:
     memory: BackoffMemory = field(init=False)
     progress: ProgressMemory = field(default_factory=ProgressMemory)
     """Active tasks' last seen status and tier, so a later triage can tell which made no progress."""
+    poller: Poller = field(init=False)
 
     def __post_init__(self) -> None:
         self.memory = BackoffMemory(self.clock)
+        self.poller = Poller(self.client, self.clock, backoff=self.backoff, memory=self.memory)
 
 
 class RawArguments(ArgModelBase):
@@ -123,9 +127,9 @@ async def wait_for_task_tool(
     last_progress = 0.0
 
     total = checked.timeout_seconds if checked.timeout_seconds > 0 else None
-
-    async def fetch(deadline: float) -> TaskResponse:
-        return await state.client.get_task(checked.task_id, credentials=credentials, deadline=deadline)
+    if checked.task_id is None:
+        return await _wait_many_tool(state, checked, credentials, ctx, total)
+    task_id = checked.task_id
 
     async def report(task: TaskResponse, elapsed: float, polls: int) -> None:
         """Progress is the time waited (of the budget), always increasing; the message says how the task is."""
@@ -139,24 +143,20 @@ async def wait_for_task_tool(
         await ctx.report_progress(last_progress, total=total, message=message)
 
     try:
-        outcome = await wait_for_task(
-            fetch,
+        outcome = await wait_one(
+            state.poller,
+            credentials,
+            task_id,
             budget=checked.timeout_seconds,
-            clock=state.clock,
-            backoff=state.backoff,
             stop_statuses={status.value for status in checked.wait_for or ()},
             on_poll=report,
-            first_attempt=state.memory.resume(checked.task_id),
         )
     except MixpeekError as error:
         raise ToolError(str(error)) from None
     next_call = None
-    if outcome.outcome != "timed_out":
-        state.memory.forget(checked.task_id)
-    else:
-        state.memory.remember(checked.task_id, outcome.next_attempt)
+    if outcome.outcome == "timed_out":  # the poller remembers where the backoff got to
         next_call = {
-            "task_id": checked.task_id,
+            "task_id": task_id,
             "timeout_seconds": checked.timeout_seconds or settings.wait_default_seconds,
         }
         if checked.wait_for:
@@ -203,6 +203,59 @@ async def triage_tasks_tool(
     return _result(text, result)
 
 
+async def _wait_many_tool(
+    state: AppState,
+    checked: WaitForTaskArguments,
+    credentials: Credentials,
+    ctx: Context[Any, Any],
+    total: float | None,
+) -> CallToolResult:
+    """task_ids (until all/any) or a selection (until none_active): see multiwait.py."""
+    last_progress = 0.0
+
+    async def report(message: str, elapsed: float) -> None:
+        nonlocal last_progress
+        last_progress = max(last_progress + 0.001, round(elapsed, 3))
+        if total is not None:
+            last_progress = min(last_progress, total)
+        await ctx.report_progress(last_progress, total=total, message=f"{message} · {elapsed:.0f} s elapsed")
+
+    until = checked.until or "all"
+    selection = checked.selection()
+    stop = {status.value for status in checked.wait_for or ()}
+    keep: dict[str, Any] = {"timeout_seconds": checked.timeout_seconds or state.settings.wait_default_seconds}
+    if checked.wait_for:
+        keep["wait_for"] = sorted(stop)
+    try:
+        if checked.task_ids is not None:
+            outcome = await wait_many(
+                state.poller,
+                credentials,
+                until=until,
+                budget=checked.timeout_seconds,
+                task_ids=checked.task_ids,
+                stop_statuses=stop,
+                report=report,
+            )
+            running = [item.task_id for item in outcome.followed.values() if not item.finished]
+            next_call = {"task_ids": running, "until": until, **keep}
+        else:
+            outcome = await wait_many(
+                state.poller,
+                credentials,
+                until="none_active",
+                budget=checked.timeout_seconds,
+                find_active=active_finder(state.client, credentials, selection),
+                stop_statuses=stop,
+                report=report,
+            )
+            next_call = {**selection.model_dump(mode="json", exclude_none=True), "until": "none_active", **keep}
+    except MixpeekError as error:
+        raise ToolError(str(error)) from None
+    result = many_result(outcome, next_call)
+    return _result(many_text(result), result)
+
+
 LIST_TASKS_DESCRIPTION = f"""List Mixpeek tasks (batch ingestion, feature extraction, clustering, taxonomy jobs, \
 ...) with filters, sort, text search and pagination. Returns one compact line per task (id, type, status, \
 tier progress, object count, batch/bucket ids, the error of failed ones), status counts for the page, the total, \
@@ -218,21 +271,19 @@ Examples:
 {{"field": "additional_data.bucket_id", "operator": "eq", "value": "bkt_products"}}]}}}}
 - Next page: repeat the call with the offset (or cursor) the previous answer gives."""
 
-WAIT_FOR_TASK_DESCRIPTION = """Wait for one Mixpeek task to finish: polls it with exponential backoff (1 s growing to \
-30 s) and returns when it finishes or when timeout_seconds (default 45, so the call ends before the ~60 s \
-tool-call timeout of many clients) runs out. Running out is not an error: the answer says the current status, \
-how long it waited, and the exact call to keep waiting. Sends progress notifications while it waits.
-
-Outcomes: success (COMPLETED), partial (COMPLETED_WITH_ERRORS: some items failed), failure (FAILED, CANCELED, \
-INTERRUPTED; with the error text), stalled (returned at once: DRAFT never progresses until submitted; also SKIPPED \
-and the entity statuses ACTIVE, ARCHIVED, SUSPENDED, DEACTIVATED), reached (a status you listed in wait_for), \
-timed_out (still PENDING, QUEUED, IN_PROGRESS, PROCESSING, or UNKNOWN when the budget ran out).
-An unknown id is an error; Mixpeek tasks can age out of its task cache after about 24 hours.
-
+WAIT_FOR_TASK_DESCRIPTION = """Wait for Mixpeek tasks to finish; returns when they do or when timeout_seconds \
+(default 45, under the ~60 s tool-call timeout of many clients) runs out. Running out is not an error: the \
+answer gives the call to keep waiting.
+One task: task_id. Outcomes: success, partial (COMPLETED_WITH_ERRORS), failure (FAILED, CANCELED, INTERRUPTED; with \
+the error), stalled (DRAFT, SKIPPED, entity statuses: returned at once), reached (a wait_for status), timed_out.
+Many: task_ids (up to 50) with until "all" (default) or "any" (the first to finish, whatever its outcome, \
+failures included). Or a selection (status/task_type/filters/search as in list_tasks) with until "none_active": \
+no matching task PENDING/QUEUED/IN_PROGRESS/PROCESSING (follows at most 50; says how many more).
+Unknown ids are errors (tasks age out after ~24 h).
 Examples:
-- {"task_id": "2d322a05-3178-4eca-aac6-b82b0a0313aa"}
-- Just check once: {"task_id": "task_abc123", "timeout_seconds": 0}
-- Wait until it starts: {"task_id": "task_abc123", "wait_for": ["IN_PROGRESS"]}"""
+- Check once: {"task_id": "task_abc123", "timeout_seconds": 0}
+- {"task_ids": ["task_a", "task_b"], "until": "any"}
+- {"filters": {"additional_data.batch_id": "btch_x"}, "until": "none_active"}"""
 
 TRIAGE_TASKS_DESCRIPTION = (
     "What is failing or stuck across many Mixpeek tasks, and why, in one call. Scans the matching tasks newest "

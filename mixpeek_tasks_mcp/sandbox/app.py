@@ -169,7 +169,9 @@ class TasksApi:
         store = self.state.store
         if operation == "list_tasks":
             query = {name: request.query_params[name] for name in request.query_params}
-            return json_response(200, list_tasks(store, _decode_json(body), query, self.state.timestamps))
+            decoded = _decode_json(body)
+            _refuse_filter_fields(decoded, self.state.faults.refused_filter_fields())
+            return json_response(200, list_tasks(store, decoded, query, self.state.timestamps))
         assert task_id is not None
         if operation == "get_task":
             doc = store.get_json(task_id, self.state.timestamps)
@@ -190,6 +192,33 @@ class TasksApi:
             task_id, lambda doc: apply_patch(doc, {"status": "CANCELED", "additional_data": {"canceled_by": "user"}})
         )
         return {"message": f"Task {task_id} killed", "success": True}
+
+
+def _filter_fields(node: Any) -> list[str]:
+    if isinstance(node, list):
+        return [name for item in node for name in _filter_fields(item)]
+    if not isinstance(node, dict):
+        return []
+    found = [str(node["field"])] if "field" in node else []
+    for key, value in node.items():
+        if key in ("AND", "OR", "NOT"):
+            found += _filter_fields(value)
+        elif key not in ("field", "operator", "value", "case_sensitive"):
+            found.append(str(key))  # shorthand equality
+    return found
+
+
+def _refuse_filter_fields(body: Any, refused: frozenset[str]) -> None:
+    """The ``refuse_filter_fields`` fault: a 422 like Mixpeek's for a filter on a field it will not take."""
+    if not refused or not isinstance(body, dict):
+        return
+    for name in _filter_fields(body.get("filters")):
+        if name in refused:
+            raise validation_error(
+                f"Filtering on {name!r} is not supported",
+                [{"type": "value_error", "location": ["body", "filters"], "message": f"field {name!r} not allowed"}],
+                code="unsupported_filter_field",
+            )
 
 
 def _loggable_body(body: bytes) -> Any:

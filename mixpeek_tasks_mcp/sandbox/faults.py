@@ -60,6 +60,9 @@ class FaultSpec(BaseModel):
     force_status: list[ForcedStatus] | None = None
     latency: LatencyFault | None = None
     malformed: MalformedFault | None = None
+    refuse_filter_fields: list[str] | None = Field(
+        default=None, description="List filters on these fields answer 422 (an API that cannot filter on them)."
+    )
 
     @field_validator("force_status", mode="before")
     @classmethod
@@ -167,6 +170,10 @@ class FaultState:
                 if fault.count <= 0:
                     self._spec.malformed = None
             return fault.model_copy()
+
+    def refused_filter_fields(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._spec.refuse_filter_fields or ())
 
     def rate_check(self, route: str | None) -> RateDecision:
         """Count one request against the configured rpm and the rate-limit fault."""

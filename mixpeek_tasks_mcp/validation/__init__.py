@@ -19,6 +19,7 @@ from ..arguments import (
     MAX_LIMIT,
     MAX_OFFSET,
     MAX_TRIAGE_TASKS,
+    MAX_WAIT_TASK_IDS,
     ListTasksArguments,
     TriageTasksArguments,
     WaitForTaskArguments,
@@ -171,24 +172,10 @@ def check_wait_for_task(
     arguments: Mapping[str, Any], *, default_timeout: float, max_timeout: float
 ) -> WaitForTaskArguments:
     """Validate and normalize ``wait_for_task`` arguments, or raise InvalidArguments."""
-    checker = Checker()
+    checker = FilterChecker()
     _unknown_arguments("wait_for_task", checker, arguments, WaitForTaskArguments.model_fields)
     clean: dict[str, Any] = {"timeout_seconds": min(default_timeout, max_timeout)}
-    task_id = arguments.get("task_id")
-    with checker.argument("task_id"):
-        if task_id is None:
-            checker.fail("task_id", "is required: the id of the task to wait on (list_tasks shows ids).")
-        elif isinstance(task_id, str) and task_id.strip() and len(task_id.strip()) <= 200:
-            if has_surrogate(task_id) or "\ufffd" in task_id:
-                checker.fail(
-                    "task_id",
-                    f"{quote(task_id)} holds invalid text (a lone UTF-16 surrogate, or U+FFFD where one was "
-                    "replaced); task ids are plain text, as list_tasks shows them.",
-                )
-            else:
-                clean["task_id"] = task_id.strip()
-        else:
-            checker.fail("task_id", f"must be a task id string (at most 200 characters), not {describe(task_id)}.")
+    _check_what_to_wait_on(checker, arguments, clean)
     if arguments.get("timeout_seconds") is not None:
         with checker.argument("timeout_seconds"):
             timeout = _timeout(checker, arguments["timeout_seconds"], max_timeout)
@@ -225,3 +212,76 @@ def check_triage_tasks(arguments: Mapping[str, Any], *, max_timeout: float) -> T
         "triage_tasks", TriageTasksArguments, {k: v for k, v in clean.items() if v is not None}
     )
     return result
+
+
+def _task_id(checker: Checker, path: str, value: Any) -> str | None:
+    if not (isinstance(value, str) and value.strip() and len(value.strip()) <= 200):
+        checker.fail(path, f"must be a task id string (at most 200 characters), not {describe(value)}.")
+        return None
+    if has_surrogate(value) or "\ufffd" in value:
+        checker.fail(
+            path,
+            f"{quote(value)} holds invalid text (a lone UTF-16 surrogate, or U+FFFD where one was "
+            "replaced); task ids are plain text, as list_tasks shows them.",
+        )
+        return None
+    return value.strip()
+
+
+def _check_what_to_wait_on(checker: FilterChecker, arguments: Mapping[str, Any], clean: dict[str, Any]) -> None:
+    """Exactly one of task_id, task_ids, or a selection (status/task_type/filters/search), and a fitting until."""
+    task_id = arguments.get("task_id")
+    task_ids = checker.decode("task_ids", arguments["task_ids"]) if arguments.get("task_ids") is not None else None
+    if task_ids is UNDECODED:
+        return
+    selection = check_selection(checker, arguments)
+    given = [name for name, value in (("task_id", task_id), ("task_ids", task_ids)) if value is not None]
+    if selection:
+        given.append("a selection (" + ", ".join(selection) + ")")
+    if not given:
+        checker.fail(
+            "task_id",
+            "is required: the id of the task to wait on (list_tasks shows ids); or task_ids for several tasks, "
+            'or status/task_type/filters/search with until "none_active".',
+        )
+    elif len(given) > 1:
+        checker.fail(
+            given[1].split(" ")[0], f"give one of task_id, task_ids or a selection, not {' and '.join(given)}."
+        )
+    until = arguments.get("until")
+    if until is not None:
+        with checker.argument("until"):
+            word = str(until).strip().lower()[:40] if isinstance(until, str) else None
+            accepted = ("all", "any") if task_ids is not None else ("none_active",) if selection else ()
+            if word not in accepted:
+                what = "task_ids" if task_ids is not None else "a selection" if selection else "task_id"
+                allowed = ", ".join(accepted) or "nothing (until is for task_ids or a selection)"
+                checker.fail("until", f"{describe(until)} does not go with {what}. Accepted: {allowed}.")
+            else:
+                clean["until"] = word
+    if task_id is not None:
+        with checker.argument("task_id"):
+            clean["task_id"] = _task_id(checker, "task_id", task_id)
+    if task_ids is not None:
+        with checker.argument("task_ids"):
+            _check_task_ids(checker, task_ids, clean)
+    if selection:
+        clean.update(selection)
+        clean.setdefault("until", "none_active")
+
+
+def _check_task_ids(checker: Checker, task_ids: Any, clean: dict[str, Any]) -> None:
+    if isinstance(task_ids, str):
+        task_ids = [task_ids]
+    if not isinstance(task_ids, list) or not task_ids:
+        checker.fail("task_ids", f"must be a list of task ids, not {describe(task_ids)}.")
+    elif len(task_ids) > MAX_WAIT_TASK_IDS:
+        checker.fail(
+            "task_ids",
+            f"has {len(task_ids)} ids; at most {MAX_WAIT_TASK_IDS} per call. Split them, or wait on a "
+            'selection (e.g. filters on additional_data.batch_id) with until "none_active".',
+        )
+    else:
+        ids = [_task_id(checker, f"task_ids[{i}]", value) for i, value in enumerate(task_ids)]
+        clean["task_ids"] = list(dict.fromkeys(i for i in ids if i is not None))
+        clean.setdefault("until", "all")

@@ -156,3 +156,9 @@ async def test_nested_groups_still_validate_against_the_advertised_schema() -> N
     condition = {"field": "additional_data.object_count", "operator": "in", "value": [1, 2]}
     deep = {"AND": [{"OR": [condition, {"NOT": [{"AND": [condition]}], "case_sensitive": True}]}]}
     jsonschema.validate({"filters": deep}, tools["list_tasks"]["inputSchema"])
+
+
+def test_the_wait_description_fits_the_clients_limit() -> None:
+    from mixpeek_tasks_mcp.tools import WAIT_FOR_TASK_DESCRIPTION
+
+    assert len(WAIT_FOR_TASK_DESCRIPTION) <= 1024

@@ -31,7 +31,13 @@ def sandbox() -> Iterator[RunningSandbox]:
 def settings(sandbox: RunningSandbox) -> Settings:
     sandbox.clear_faults()
     sandbox.clear_requests()
-    return Settings(api_key=SecretStr(SECRET_KEY), api_base=sandbox.base_url, max_retries=3, retry_after_cap=1.0)
+    return Settings(
+        api_key=SecretStr(SECRET_KEY),
+        api_base=sandbox.base_url,
+        max_retries=3,
+        retry_after_cap=1.0,
+        max_requests_per_minute=0,
+    )
 
 
 @asynccontextmanager
@@ -59,6 +65,7 @@ def stdio_server(sandbox: RunningSandbox, **env: str) -> StdioServerParameters:
             "MIXPEEK_API_BASE": sandbox.base_url,
             "MIXPEEK_API_KEY": SECRET_KEY,
             "MIXPEEK_LOG_LEVEL": "DEBUG",
+            "MIXPEEK_MAX_REQUESTS_PER_MINUTE": "0",
             **env,
         },
     )

@@ -26,4 +26,6 @@ def test_the_demo_shows_the_tools_answering() -> None:
     assert "Did you mean 'gt'?" in out  # the refused mistake
     assert "progress: IN_PROGRESS · tier" in out
     assert "is COMPLETED: finished successfully" in out
+    assert "Waited on 4 tasks (until all): all finished" in out  # the multi-task wait
+    assert "of 4 finished · 1 failed" in out
     assert "Traceback" not in out + result.stderr

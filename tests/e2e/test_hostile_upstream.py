@@ -50,6 +50,7 @@ def settings_for(upstream: FakeUpstream, mode: str, **overrides: Any) -> Setting
         "max_retries": 2,
         "retry_after_cap": 1.0,
         "request_deadline": 4.0,
+        "max_requests_per_minute": 0,  # the fake upstream has no limit; budgets are tested in test_wait_many
         **overrides,
     }
     return Settings(**options)

@@ -87,6 +87,11 @@ def _family_tasks(rng: random.Random, start: datetime) -> list[dict[str, Any]]:
     return tasks
 
 
+def sandbox_settings(base_url: str, **options: Any) -> Settings:
+    """The sandbox has no rate limit: no request budget either, so pages come as fast as the scan asks."""
+    return Settings(api_key=SecretStr(SECRET_KEY), api_base=base_url, max_requests_per_minute=0, **options)
+
+
 @pytest.fixture(scope="module")
 def families_sandbox() -> Iterator[RunningSandbox]:
     config = SandboxConfig(port=0, api_keys=[SECRET_KEY], tasks=0, simulate=False)
@@ -99,7 +104,7 @@ def families_sandbox() -> Iterator[RunningSandbox]:
 def triage_settings(families_sandbox: RunningSandbox) -> Settings:
     families_sandbox.clear_faults()
     families_sandbox.clear_requests()
-    return Settings(api_key=SecretStr(SECRET_KEY), api_base=families_sandbox.base_url, max_retries=0)
+    return sandbox_settings(families_sandbox.base_url, max_retries=0)
 
 
 async def _call(settings: Settings, arguments: dict[str, Any]) -> tuple[str, dict[str, Any], Any]:
@@ -168,7 +173,7 @@ def generated_sandbox() -> Iterator[RunningSandbox]:
 def generated_settings(generated_sandbox: RunningSandbox) -> Settings:
     generated_sandbox.clear_faults()
     generated_sandbox.clear_requests()
-    return Settings(api_key=SecretStr(SECRET_KEY), api_base=generated_sandbox.base_url, max_retries=0)
+    return sandbox_settings(generated_sandbox.base_url, max_retries=0)
 
 
 async def test_progress_counts_the_scanned_tasks_page_by_page(generated_settings: Settings) -> None:
@@ -283,7 +288,7 @@ async def test_output_stays_bounded_on_hostile_data() -> None:
     config = SandboxConfig(port=0, api_keys=[SECRET_KEY], tasks=0, simulate=False)
     with running_sandbox(config) as hostile:
         hostile.create_tasks(tasks)
-        settings = Settings(api_key=SecretStr(SECRET_KEY), api_base=hostile.base_url)
+        settings = sandbox_settings(hostile.base_url)
         text, result, raw = await _call(settings, {"max_tasks": 10_000, "timeout_seconds": 60})
     assert result["scanned"] == 2_500
     assert len(text) <= 8_000
@@ -303,7 +308,7 @@ async def test_active_tasks_seen_unchanged_by_an_earlier_triage_are_flagged_as_s
         data = {"total_tiers": 3, "current_tier": 0}
         stalled = running.create_task(status="IN_PROGRESS", additional_data=data)["task_id"]
         moving = running.create_task(status="IN_PROGRESS", additional_data=data)["task_id"]
-        settings = Settings(api_key=SecretStr(SECRET_KEY), api_base=running.base_url)
+        settings = sandbox_settings(running.base_url)
         clock = FakeClock(start=1_000.0)
         state = AppState(settings=settings, client=TasksClient(settings), clock=clock)
         async with Client(build_server(settings, state=state)) as client:

@@ -172,3 +172,21 @@ def test_request_log_fingerprints_keys(sandbox: RunningSandbox, fresh_client: ht
     assert PRIMARY_KEY not in dumped and SECOND_KEY not in dumped
     sandbox.clear_requests()
     assert sandbox.requests() == []
+
+
+def test_refusing_filters_on_a_field_is_a_422_only_for_that_field(
+    sandbox: RunningSandbox, fresh_client: httpx2.Client
+) -> None:
+    """The fault behind the shared poller's GET fallback: an API that will not filter the list on task_id."""
+    task = sandbox.create_task(task_type="thumbnail", status="IN_PROGRESS")
+    sandbox.set_faults(refuse_filter_fields=["task_id"])
+    by_id = {"filters": {"AND": [{"field": "task_id", "operator": "in", "value": [task["task_id"]]}]}}
+    refused = fresh_client.post("/v1/tasks/list", json=by_id)
+    assert refused.status_code == 422
+    assert refused.json()["success"] is False and "task_id" in refused.json()["error"]["message"]
+    shorthand = fresh_client.post("/v1/tasks/list", json={"filters": {"task_id": task["task_id"]}})
+    assert shorthand.status_code == 422
+    by_status = {"filters": {"AND": [{"field": "status", "operator": "eq", "value": "IN_PROGRESS"}]}}
+    assert fresh_client.post("/v1/tasks/list", json=by_status).status_code == 200
+    sandbox.clear_faults()
+    assert fresh_client.post("/v1/tasks/list", json=by_id).json()["results"][0]["task_id"] == task["task_id"]

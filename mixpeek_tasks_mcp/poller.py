@@ -1,0 +1,354 @@
+"""One poll loop for every wait in the process: shared polls, batched checks, one request budget.
+
+Entries are keyed by (credentials identity, task id): two waits on one task share its polls, and tasks of two
+different keys or namespaces are never checked in one request. Each entry keeps its own schedule (the backoff,
+resumed across calls through BackoffMemory, or aimed at an estimated finish by estimate.py). The loop sleeps
+until the earliest due entry, then checks everything due within ``COALESCE_WINDOW`` of it, per credentials
+group, with one ``POST /v1/tasks/list`` filtered on ``task_id in [...]`` (up to 100 ids); a lone task, a task
+missing from the answer (to tell a 404), and groups whose API refused that filter (remembered) get a GET.
+
+The loop is a task of the running event loop, started on first use; it ends when no entry is left. Entries
+live only while a subscription watches them: a finished, cancelled or disconnected wait leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import random
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import anyio
+
+from .client import Credentials, MixpeekError, TasksClient
+from .clock import Clock
+from .estimate import FinishEstimator
+from .models import ListTasksRequest, TaskResponse
+from .statuses import classify, is_final
+from .waiting import Backoff, BackoffMemory
+
+logger = logging.getLogger(__name__)
+
+BATCH_LIMIT = 100
+"""Most task ids in one list request (the API's largest page)."""
+COALESCE_WINDOW = 1.0
+"""Entries due within this many seconds of the earliest one are checked with it."""
+FRESH_SECONDS = 1.0
+"""A result this young answers a new subscriber at once instead of a new poll."""
+REFUSED_FILTER_STATUSES = frozenset({400, 422})
+MAX_GET_ONLY_GROUPS = 1024
+"""Credentials groups remembered as refusing the task_id filter (oldest forgotten first)."""
+
+
+def credentials_identity(credentials: Credentials) -> str:
+    """Who a request is made as, without keeping the key itself as a table key."""
+    raw = f"{credentials.api_key or ''}\0{credentials.namespace or ''}".encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One check of one task: the task, or why the check failed."""
+
+    task: TaskResponse | None
+    error: MixpeekError | None
+    at: float
+
+    @property
+    def final(self) -> bool:
+        return self.task is not None and is_final(classify(self.task.status))
+
+
+@dataclass(eq=False)
+class Entry:
+    task_id: str
+    credentials: Credentials
+    attempt: int
+    due: float
+    estimator: FinishEstimator
+    watchers: set[Subscription] = field(default_factory=set)
+    last: Observation | None = None
+    in_flight: bool = False
+
+
+@dataclass
+class PollerStats:
+    list_requests: int = 0
+    get_requests: int = 0
+    checks: int = 0
+    batches: int = 0
+
+
+class Subscription:
+    """One wait's view of the poller: the tasks it follows, and the observations that arrived for them."""
+
+    def __init__(self, poller: Poller, credentials: Credentials, deadline: float) -> None:
+        self.poller = poller
+        self.credentials = credentials
+        self.deadline = deadline
+        self.identity = credentials_identity(credentials)
+        self.task_ids: set[str] = set()
+        self.pending: dict[str, Observation] = {}
+        self.polls = 0
+        self._event = anyio.Event()
+
+    def deliver(self, task_id: str, observation: Observation) -> None:
+        self.pending[task_id] = observation
+        if observation.task is not None:
+            self.polls += 1
+        self._event.set()
+
+    def follow(self, task_ids: Iterable[str]) -> None:
+        for task_id in task_ids:
+            if task_id not in self.task_ids:
+                self.task_ids.add(task_id)
+                self.poller._attach(self, task_id)
+
+    def drop(self, task_id: str) -> None:
+        if task_id in self.task_ids:
+            self.task_ids.discard(task_id)
+            self.pending.pop(task_id, None)
+            self.poller._detach(self, task_id)
+
+    def close(self) -> None:
+        for task_id in list(self.task_ids):
+            self.drop(task_id)
+
+    def next_attempt(self, task_id: str) -> int:
+        entry = self.poller._entries.get((self.identity, task_id))
+        return entry.attempt if entry is not None else 0
+
+    async def updates(self, until: float) -> dict[str, Observation]:
+        """What arrived since the last call, waiting for something until the clock reaches ``until``."""
+        if not self.pending:
+            await _wait_event(self._event, self.poller.clock, until - self.poller.clock.now())
+        self._event = anyio.Event()
+        arrived, self.pending = self.pending, {}
+        return arrived
+
+
+async def _wait_event(event: anyio.Event, clock: Clock, seconds: float) -> None:
+    """Wait for ``event`` at most ``seconds`` of ``clock`` time."""
+    if event.is_set() or seconds <= 0:
+        return
+    async with anyio.create_task_group() as group:
+
+        async def timer() -> None:
+            await clock.sleep(seconds)
+            group.cancel_scope.cancel()
+
+        group.start_soon(timer)
+        await event.wait()
+        group.cancel_scope.cancel()
+
+
+class Poller:
+    """The shared poll loop (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: TasksClient,
+        clock: Clock,
+        *,
+        backoff: Backoff | None = None,
+        memory: BackoffMemory | None = None,
+        rng: Callable[[], float] = random.random,
+        window: float = COALESCE_WINDOW,
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        self.backoff = backoff or Backoff()
+        self.memory = memory or BackoffMemory(clock)
+        self.rng = rng
+        self.window = window
+        self.stats = PollerStats()
+        self._entries: dict[tuple[str, str], Entry] = {}
+        self._get_only: OrderedDict[str, None] = OrderedDict()
+        self._wake = anyio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- what tests and the bench look at --------------------------------------------------------------
+    @property
+    def entry_count(self) -> int:
+        return len(self._entries)
+
+    def is_get_only(self, credentials: Credentials) -> bool:
+        return credentials_identity(credentials) in self._get_only
+
+    # -- subscriptions ---------------------------------------------------------------------------------
+    def subscribe(self, credentials: Credentials, task_ids: Iterable[str], deadline: float) -> Subscription:
+        subscription = Subscription(self, credentials, deadline)
+        subscription.follow(task_ids)
+        return subscription
+
+    def _attach(self, subscription: Subscription, task_id: str) -> None:
+        key = (subscription.identity, task_id)
+        now = self.clock.now()
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = Entry(
+                task_id=task_id,
+                credentials=subscription.credentials,
+                attempt=self.memory.resume(task_id),
+                due=now,
+                estimator=FinishEstimator(cap=self.backoff.cap),
+            )
+            self._entries[key] = entry
+        entry.watchers.add(subscription)
+        last = entry.last
+        if entry.in_flight:
+            pass  # the check under way answers this subscriber too
+        elif last is not None and last.task is not None and now - last.at <= FRESH_SECONDS:
+            subscription.deliver(task_id, last)
+            self._reschedule_deadlines(entry, now)
+        else:
+            entry.due = min(entry.due, now)
+        self._kick()
+
+    def _detach(self, subscription: Subscription, task_id: str) -> None:
+        key = (subscription.identity, task_id)
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        entry.watchers.discard(subscription)
+        if not entry.watchers:
+            del self._entries[key]
+            self._wake.set()
+            if entry.last is not None and entry.last.final:
+                self.memory.forget(task_id)
+            elif entry.last is not None:
+                self.memory.remember(task_id, entry.attempt)
+
+    def _reschedule_deadlines(self, entry: Entry, after: float) -> None:
+        """Every watcher gets a last check at its deadline (never a sleep past it)."""
+        for watcher in entry.watchers:
+            if watcher.deadline > after:
+                entry.due = min(entry.due, watcher.deadline)
+
+    # -- the loop --------------------------------------------------------------------------------------
+    def _kick(self) -> None:
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="mixpeek-poller")
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with anyio.CancelScope(shield=True):
+                await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        try:
+            while self._entries:
+                self._wake = anyio.Event()
+                wait = min(entry.due for entry in self._entries.values()) - self.clock.now()
+                if wait == math.inf:
+                    await self._wake.wait()
+                    continue
+                if wait > 0:
+                    await _wait_event(self._wake, self.clock, wait)
+                    continue
+                await self.step()
+        except Exception:  # pragma: no cover - a bug here must not take the server down
+            logger.exception("the shared poller stopped on an unexpected error; it restarts on the next wait")
+
+    async def step(self) -> None:
+        """Check every entry due within the window of now, grouped by credentials, concurrently."""
+        now = self.clock.now()
+        due = [entry for entry in self._entries.values() if entry.due <= now + self.window and not entry.in_flight]
+        groups: dict[str, list[Entry]] = {}
+        for entry in due:
+            entry.in_flight, entry.due = True, math.inf  # not due again until its result is in
+            groups.setdefault(credentials_identity(entry.credentials), []).append(entry)
+        async with anyio.create_task_group() as group:
+            for identity, entries in groups.items():
+                for start in range(0, len(entries), BATCH_LIMIT):
+                    group.start_soon(self._check, identity, entries[start : start + BATCH_LIMIT])
+
+    async def _check(self, identity: str, entries: list[Entry]) -> None:
+        self.stats.batches += 1
+        try:
+            if len(entries) == 1 or identity in self._get_only:
+                await self._get_each(entries)
+            else:
+                await self._list(identity, entries)
+        except Exception as exc:  # an upstream surprise becomes an observation, never a dead poller
+            logger.warning("poll check failed: %s", type(exc).__name__)
+            failure = MixpeekError(f"Checking the task failed unexpectedly ({type(exc).__name__}); will retry.")
+            for entry in entries:
+                if entry.in_flight:
+                    self._record(entry, Observation(None, failure, self.clock.now()))
+
+    def _deadline(self, entries: list[Entry]) -> float | None:
+        deadlines = [watcher.deadline for entry in entries for watcher in entry.watchers]
+        return max(deadlines) if deadlines else None
+
+    async def _get_each(self, entries: list[Entry]) -> None:
+        async with anyio.create_task_group() as group:
+            for entry in entries:
+                group.start_soon(self._get, entry)
+
+    async def _get(self, entry: Entry) -> None:
+        self.stats.get_requests += 1
+        try:
+            task = await self.client.get_task(
+                entry.task_id, credentials=entry.credentials, deadline=self._deadline([entry])
+            )
+        except MixpeekError as error:
+            self._record(entry, Observation(None, error, self.clock.now()))
+        else:
+            self._record(entry, Observation(task, None, self.clock.now()))
+
+    async def _list(self, identity: str, entries: list[Entry]) -> None:
+        ids = [entry.task_id for entry in entries]
+        request = ListTasksRequest.model_validate(
+            {"filters": {"AND": [{"field": "task_id", "operator": "in", "value": ids}]}}
+        )
+        self.stats.list_requests += 1
+        try:
+            response = await self.client.list_tasks(
+                request, credentials=entries[0].credentials, limit=len(ids), offset=0
+            )
+        except MixpeekError as error:
+            if error.status in REFUSED_FILTER_STATUSES:
+                logger.warning("Mixpeek refused list filtering on task_id (HTTP %s): polling with GETs", error.status)
+                self._get_only[identity] = None
+                while len(self._get_only) > MAX_GET_ONLY_GROUPS:
+                    self._get_only.popitem(last=False)
+                await self._get_each(entries)
+                return
+            for entry in entries:
+                self._record(entry, Observation(None, error, self.clock.now()))
+            return
+        at = self.clock.now()
+        found = {task.task_id: task for task in response.results}
+        missing = [entry for entry in entries if entry.task_id not in found]
+        for entry in entries:
+            if entry.task_id in found:
+                self._record(entry, Observation(found[entry.task_id], None, at))
+        if missing:
+            await self._get_each(missing)  # a GET tells a 404 from a filter quirk
+
+    def _record(self, entry: Entry, observation: Observation) -> None:
+        """Store a check's result, schedule the next one, and hand it to every watcher."""
+        self.stats.checks += 1
+        entry.in_flight = False
+        entry.last = observation
+        now = observation.at
+        if observation.final:
+            entry.due = math.inf
+        else:
+            if observation.task is not None:
+                entry.estimator.observe(observation.task, now)
+            delay = entry.estimator.next_delay(now, self.backoff.delay(entry.attempt, self.rng))
+            entry.attempt += 1
+            entry.due = now + delay
+            self._reschedule_deadlines(entry, now)
+        for watcher in list(entry.watchers):
+            watcher.deliver(entry.task_id, observation)
+        self._wake.set()

@@ -1,0 +1,78 @@
+"""The shared poller and the finish estimator on a fake clock and a fake client: no sockets, no sleeps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mixpeek_tasks_mcp.client import Credentials
+from mixpeek_tasks_mcp.clock import FakeClock
+from mixpeek_tasks_mcp.estimate import FinishEstimator
+from mixpeek_tasks_mcp.models import ListTasksResponse, TaskResponse
+from mixpeek_tasks_mcp.poller import Poller
+
+pytestmark = pytest.mark.anyio
+
+
+class FakeClient:
+    """Answers every task IN_PROGRESS and records who asked for what."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str | None, list[str]]] = []
+
+    async def list_tasks(self, request: Any, *, credentials: Credentials, **_: Any) -> ListTasksResponse:
+        ids = request.filters.AND[0].value
+        self.calls.append(("list", credentials.api_key, list(ids)))
+        return ListTasksResponse(results=[TaskResponse(task_id=i, status="IN_PROGRESS") for i in ids])
+
+    async def get_task(self, task_id: str, *, credentials: Credentials, **_: Any) -> TaskResponse:
+        self.calls.append(("get", credentials.api_key, [task_id]))
+        return TaskResponse(task_id=task_id, status="IN_PROGRESS")
+
+
+async def test_tasks_of_two_keys_are_never_in_one_request_and_nothing_is_left_behind() -> None:
+    clock, client = FakeClock(), FakeClient()
+    poller = Poller(client, clock)  # type: ignore[arg-type]
+    alice, bob = Credentials("sk_alice"), Credentials("sk_bob")
+    one = poller.subscribe(alice, ["a1", "a2", "shared"], deadline=100)
+    two = poller.subscribe(bob, ["b1", "shared"], deadline=100)
+    three = poller.subscribe(alice, ["a1"], deadline=100)  # shares alice's a1 entry
+    assert poller.entry_count == 5
+    await poller.step()
+    for kind, key, ids in client.calls:
+        owner = {"sk_alice": {"a1", "a2", "shared"}, "sk_bob": {"b1", "shared"}}[str(key)]
+        assert set(ids) <= owner, (kind, key, ids)
+    assert sorted(len(ids) for _, _, ids in client.calls) == [2, 3]
+    assert three.pending.keys() == {"a1"} and one.pending.keys() == {"a1", "a2", "shared"}
+    for subscription in (one, two, three):
+        subscription.close()
+    assert poller.entry_count == 0
+    await poller.aclose()
+
+
+def tiered(status: str, tier: int | None, total: int = 4) -> TaskResponse:
+    data = {"total_tiers": total, "current_tier": tier}
+    return TaskResponse(task_id="t", status=status, additional_data=data)
+
+
+def test_the_estimator_aims_at_the_finish_from_tier_progress() -> None:
+    estimator = FinishEstimator(cap=30.0)
+    estimator.observe(tiered("PENDING", None), 0.0)
+    assert estimator.next_delay(0.0, 1.0) == 1.0  # nothing to go on: the backoff
+    estimator.observe(tiered("IN_PROGRESS", 0), 10.0)  # tier 0 started ~5
+    estimator.observe(tiered("IN_PROGRESS", 1), 20.0)  # tier 1 started ~15: 10 s a tier
+    assert estimator.finish_estimate() == pytest.approx(45.0)
+    assert estimator.next_delay(20.0, 3.0) == pytest.approx(25.0)  # one step, landing on the finish
+    assert estimator.next_delay(40.0, 3.0) == pytest.approx(5.0)
+    delays = [estimator.next_delay(46.0 + i, 30.0) for i in range(3)]
+    assert delays == pytest.approx([1.0, 1.5, 2.25])  # late: short steps from the floor
+
+
+def test_far_estimates_are_reached_in_steps_no_longer_than_the_cap() -> None:
+    estimator = FinishEstimator(cap=30.0)
+    estimator.observe(tiered("QUEUED", None), 0.0)
+    estimator.observe(tiered("IN_PROGRESS", 0), 100.0)
+    estimator.observe(tiered("IN_PROGRESS", 1), 200.0)
+    assert estimator.finish_estimate() == pytest.approx(450.0)
+    assert estimator.next_delay(200.0, 1.0) == pytest.approx(250.0 / 9)
