@@ -1,9 +1,10 @@
-"""Lenient reading of numbers from JSON-ish values (agents send "20", APIs send 3.0)."""
+"""Lenient reading of numbers and times from JSON-ish values (agents send "20", APIs send 3.0)."""
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 _INTEGER_TEXT = re.compile(r"\s*-?\d+\s*")
@@ -34,3 +35,16 @@ def as_int(value: Any, *, from_text: bool = False) -> int | None:
 def as_number(value: Any) -> float | None:
     """A finite number as float; else None."""
     return float(value) if is_number(value) else None
+
+
+def as_time(value: Any) -> datetime | None:
+    """An ISO-8601 timestamp (or epoch seconds) from the API, as an aware UTC datetime; None if unreadable."""
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(float(value), UTC)
+        if isinstance(value, str) and 10 <= len(value) <= 40:
+            moment = datetime.fromisoformat(value.strip())
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None

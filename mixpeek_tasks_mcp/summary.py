@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from .arguments import ListTasksArguments
-from .coerce import as_int, as_number
+from .coerce import as_int, as_number, as_time
 from .models import ListTasksResponse, TaskResponse
 from .output import ListTasksResult, Pagination, TaskRow, WaitResult
 from .statuses import classify
@@ -66,9 +67,26 @@ def task_row(task: TaskResponse) -> TaskRow:
     )
 
 
-def row_line(row: TaskRow, *, show_type: bool = True, show_status: bool = True) -> str:
+SELF_DESCRIBING_IDS = (("batch", "btch_"), ("bucket", "bkt_"), ("cluster", "clust_"))
+"""A Mixpeek id's prefix already says what it is: no label on every row for those (a page's cost is mostly
+what repeats on each row)."""
+
+
+def age(created_at: str, now: datetime) -> str | None:
+    """How long ago a task was created, to the unit that matters (``42m``, ``5h``, ``3d``)."""
+    moment = as_time(created_at)
+    if moment is None:
+        return None
+    minutes = max(0, int((now - moment).total_seconds() // 60))
+    if minutes < 120:
+        return f"{minutes}m"
+    return f"{minutes // 60}h" if minutes < 48 * 60 else f"{minutes // 1440}d"
+
+
+def row_line(row: TaskRow, *, show_type: bool = True, show_status: bool = True, now: datetime | None = None) -> str:
     """One line per task: id · type · status · the details that matter (type and status left out when the
-    whole page shares them: the header says so once)."""
+    whole page shares them: the header says so once). Given ``now`` (a page), the creation time is an age
+    whose meaning the page header gives once; otherwise it is the time itself."""
     parts = [row.task_id]
     if show_type:
         parts.append(row.task_type)
@@ -82,11 +100,12 @@ def row_line(row: TaskRow, *, show_type: bool = True, show_status: bool = True) 
         parts.append(f"queue #{row.queue_position}")
     if row.estimated_wait_minutes is not None:
         parts.append(f"~{row.estimated_wait_minutes:g} min wait")
-    for label, value in (("batch", row.batch_id), ("bucket", row.bucket_id), ("cluster", row.cluster_id)):
+    for (label, prefix), value in zip(SELF_DESCRIBING_IDS, (row.batch_id, row.bucket_id, row.cluster_id), strict=True):
         if value:
-            parts.append(f"{label} {value}")
+            parts.append(value if value.startswith(prefix) else f"{label} {value}")
     if row.created_at:
-        parts.append(f"created {row.created_at[:16]}")
+        ago = age(row.created_at, now) if now is not None else None
+        parts.append(f"{ago}" if ago else f"created {row.created_at[:16].replace('T', ' ')}")
     line = " · ".join(parts)
     if row.error:
         line += f"\n  error: {quote_untrusted(row.error)}"
@@ -176,16 +195,22 @@ def render_list(arguments: ListTasksArguments, result: ListTasksResult) -> str:
     else:
         span = f"{page.returned} (after the cursor)"
     of_total = f" of {page.total}" if page.total is not None else ""
-    lines = [f"Showing {span}{of_total} tasks · {described}"]
+    now = datetime.now(UTC)
+    ages = (
+        f" · last field = age (created_at) at {now:%Y-%m-%d %H:%M} UTC"
+        if any(r.created_at for r in result.tasks)
+        else ""
+    )
+    lines = [f"Showing {span}{of_total} tasks · {described}{ages}"]
     types = {row.task_type for row in result.tasks}
     show_status = len(result.status_counts) > 1
     show_type = len(types) > 1
     counts = "Page status counts: " + ", ".join(f"{s} {n}" for s, n in result.status_counts.items())
-    if not show_status:
-        shared_type = f" {next(iter(types))}" if not show_type else ""
-        counts += f" — all tasks below are {next(iter(result.status_counts))}{shared_type} tasks"
+    shared = ([] if show_status else [next(iter(result.status_counts))]) + ([] if show_type else [next(iter(types))])
+    if shared:
+        counts += f" — all tasks below are {' '.join(shared)} tasks"
     lines.append(counts)
-    lines += [f"- {row_line(row, show_type=show_type, show_status=show_status)}" for row in result.tasks]
+    lines += [f"- {row_line(row, show_type=show_type, show_status=show_status, now=now)}" for row in result.tasks]
     if any(row.error for row in result.tasks):
         lines.append(DATA_NOTE)
     if result.next_call is not None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from ..coerce import as_int, as_number
+from ..coerce import as_int, as_number, as_time
 from ..models import TaskResponse
 from ..statuses import StatusClass, classify
 from .signatures import Signature, merge_values, signature_of
@@ -32,19 +32,6 @@ def bounded_add(counter: Counter[str], key: str, limit: int = MAX_DISTINCT_PER_C
         counter[key] += 1
     else:
         counter[OTHER] += 1
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 timestamp (or epoch seconds) from the API, as an aware UTC datetime; None if unreadable."""
-    try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(float(value), UTC)
-        if isinstance(value, str) and 10 <= len(value) <= 40:
-            moment = datetime.fromisoformat(value.strip())
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
-    return None
 
 
 @dataclass
@@ -132,8 +119,8 @@ class Tally:
         bounded_add(self.statuses, task.status)
         bounded_add(self.task_types, task.task_type)
         extra = task.model_extra or {}
-        created = parse_time(extra.get("created_at"))
-        updated = parse_time(extra.get("updated_at"))
+        created = as_time(extra.get("created_at"))
+        updated = as_time(extra.get("updated_at"))
         self.saw_timestamps = self.saw_timestamps or created is not None or updated is not None
         status_class = classify(task.status)
         if status_class is StatusClass.ACTIVE:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from mixpeek_tasks_mcp.arguments import ListTasksArguments
 from mixpeek_tasks_mcp.models import ListTasksResponse, TaskResponse
 from mixpeek_tasks_mcp.summary import list_result, quote_untrusted, row_line, task_row
@@ -28,8 +30,26 @@ def test_a_row_line_carries_the_decision_fields() -> None:
         error="boom",
     )
     assert row_line(task_row(task)) == (
-        'abc · api_buckets_batches_process · FAILED · tier 2/2 · 12 objects · batch btch_1\n  error: "boom"'
+        'abc · api_buckets_batches_process · FAILED · tier 2/2 · 12 objects · btch_1\n  error: "boom"'
     )
+    unprefixed = task.model_copy(update={"additional_data": {"batch_id": "nightly-7"}, "error": None})
+    assert row_line(task_row(unprefixed)).endswith(" · batch nightly-7"), "a label where the id does not say it"
+
+
+def test_a_page_states_what_its_rows_share_and_gives_ages_with_their_reference_time() -> None:
+    now = datetime.now(UTC)
+    results = [
+        {"task_id": "a", "task_type": "thumbnail", "status": "FAILED", "created_at": (now - timedelta(minutes=7))},
+        {"task_id": "b", "task_type": "thumbnail", "status": "QUEUED", "created_at": (now - timedelta(hours=30))},
+        {"task_id": "c", "task_type": "thumbnail", "status": "QUEUED", "created_at": (now - timedelta(days=9))},
+    ]
+    for item in results:
+        item["created_at"] = item["created_at"].isoformat()
+    text, _ = list_result(ListTasksArguments(limit=3), ListTasksResponse.model_validate({"results": results}))
+    lines = text.splitlines()
+    assert " · last field = age (created_at) at " in lines[0] and lines[0].endswith(" UTC")
+    assert lines[1] == "Page status counts: QUEUED 2, FAILED 1 — all tasks below are thumbnail tasks"
+    assert lines[2:5] == ["- a · FAILED · 7m", "- b · QUEUED · 30h", "- c · QUEUED · 9d"]
 
 
 def test_a_last_page_has_no_next_call_and_says_so() -> None:
