@@ -119,7 +119,7 @@ def _judge(
             if overdue >= OVERDUE_GRACE_SECONDS:
                 return (
                     f"{task.status} for {duration(age)}, {duration(overdue)} past its estimated "
-                    f"{task.estimated_wait_minutes:g} min wait",
+                    f"{duration(task.estimated_wait_minutes * 60)} wait",
                     age,
                 )
         far_longer = median_queued is not None and queued_seen > 1 and age >= QUEUED_FACTOR * median_queued

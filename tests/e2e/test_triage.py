@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
+import httpx2
 import jsonschema
 import pytest
 from mcp import Client
@@ -134,7 +135,7 @@ async def test_groups_known_families_exactly_and_each_drill_down_lists_its_group
     size = next(group for group in groups if group["count"] == 40)
     assert size["signature"] == "Object <id> exceeds the 2 GiB size limit (<size>)"
     assert size["statuses"] == {"FAILED": 40} and len(size["example_task_ids"]) == 3
-    assert size.get("first_seen") is None or size["first_seen"] <= size["last_seen"]
+    assert size["first_seen"] < size["last_seen"], "the sandbox returns created_at: the group spans 40 minutes"
     s3 = next(group for group in groups if group["count"] == 9)
     assert s3["buckets"] == [{"id": "bkt_burst", "tasks": 9}]
     # every group's list_tasks call lists exactly that group's tasks
@@ -323,3 +324,46 @@ async def test_active_tasks_seen_unchanged_by_an_earlier_triage_are_flagged_as_s
     assert [row["task_id"] for row in stuck] == [stalled]
     assert stuck[0]["reason"] == "no progress: still IN_PROGRESS at tier 1/3, as this server saw it 11 min ago"
     assert f"- {stalled} · " in text_of(second) and "1 look stuck" in text_of(second)
+
+
+def _raw_tasks(sandbox: RunningSandbox, statuses: list[str]) -> list[dict[str, Any]]:
+    body = {"filters": {"AND": [{"field": "status", "operator": "in", "value": statuses}]}}
+    response = httpx2.post(
+        f"{sandbox.base_url}/v1/tasks/list",
+        params={"limit": "100"},
+        json=body,
+        headers={"Authorization": f"Bearer {SECRET_KEY}"},
+    )
+    response.raise_for_status()
+    results: list[dict[str, Any]] = response.json()["results"]
+    return results
+
+
+async def test_running_tasks_with_no_update_for_hours_are_stuck_and_fresh_ones_are_not(
+    generated_sandbox: RunningSandbox, generated_settings: Settings
+) -> None:
+    running = _raw_tasks(generated_sandbox, ["IN_PROGRESS", "PROCESSING"])
+    now = datetime.now(UTC)
+
+    def idle(task: dict[str, Any]) -> timedelta:
+        return now - datetime.fromisoformat(task["updated_at"])
+
+    stale = {task["task_id"] for task in running if idle(task) > timedelta(hours=1)}
+    fresh = {task["task_id"] for task in running if idle(task) < timedelta(minutes=5)}
+    assert stale and fresh, "the generated data has both stalled and freshly running tasks"
+    _, result, _ = await _call(generated_settings, {"max_tasks": 10_000})
+    flagged = {row["task_id"]: row["reason"] for row in result["stuck"]}
+    assert stale <= set(flagged), (stale, flagged)
+    assert not fresh & set(flagged)
+    assert all("with no update for" in flagged[task_id] for task_id in stale)
+    assert result["stuck_count"] >= len(stale) and result.get("stuck_note") is None
+
+
+async def test_without_timestamps_triage_says_what_it_cannot_tell() -> None:
+    config = SandboxConfig(port=0, api_keys=[SECRET_KEY], tasks=600, simulate=False, seed=4, timestamps=False)
+    with running_sandbox(config) as bare:
+        text, result, _ = await _call(sandbox_settings(bare.base_url), {})
+    assert result["active"] > 0 and result["stuck"] == []
+    assert result["stuck_note"].startswith(f"{result['active']} of {result['active']} active tasks could not be judged")
+    assert "no created_at/updated_at" in text
+    assert all("first_seen" not in group for group in result["groups"])
