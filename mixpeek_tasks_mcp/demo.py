@@ -10,6 +10,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -33,17 +35,34 @@ def _show(result: CallToolResult) -> None:
         _say("(returned as a tool error)")
 
 
-async def _session(base_url: str, api_key: str) -> None:
+@asynccontextmanager
+async def _stdio_session(base_url: str, api_key: str) -> AsyncIterator[ClientSession]:
+    """This server launched over stdio, as a client launches it, against the sandbox; yields the session."""
     env = {
         **os.environ,
         "MIXPEEK_API_BASE": base_url,
         "MIXPEEK_API_KEY": api_key,
         "MIXPEEK_LOG_LEVEL": "WARNING",
-        "MIXPEEK_MAX_REQUESTS_PER_MINUTE": "0",
+        "MIXPEEK_MAX_REQUESTS_PER_MINUTE": "0",  # the sandbox has no rate limit
     }
     params = StdioServerParameters(command=sys.executable, args=["-m", "mixpeek_tasks_mcp", "serve"], env=env)
-    started = time.monotonic()
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        yield session
+
+
+async def _show_with_progress(session: ClientSession, title: str, arguments: dict[str, Any]) -> None:
+    _say(RULE)
+    _say(f"▶ {title}\n  wait_for_task {json.dumps(arguments)}\n")
+
+    async def progress(progress: float, total: float | None, message: str | None) -> None:
+        _say(f"  progress: {message}")
+
+    _show(await session.call_tool("wait_for_task", arguments, progress_callback=progress))
+
+
+async def _session(base_url: str, api_key: str) -> None:
+    started = time.monotonic()
+    async with _stdio_session(base_url, api_key) as session:
         init = await session.initialize()
         tools = await session.list_tools()
         _say(
@@ -94,36 +113,18 @@ async def _session(base_url: str, api_key: str) -> None:
 
 
 async def _wait_demo(base_url: str, api_key: str, task_id: str, budget: float) -> None:
-    env = {**os.environ, "MIXPEEK_API_BASE": base_url, "MIXPEEK_API_KEY": api_key}
-    env["MIXPEEK_MAX_REQUESTS_PER_MINUTE"] = "0"  # the sandbox has no rate limit
-    params = StdioServerParameters(command=sys.executable, args=["-m", "mixpeek_tasks_mcp", "serve"], env=env)
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+    async with _stdio_session(base_url, api_key) as session:
         await session.initialize()
-        _say(RULE)
         arguments = {"task_id": task_id, "timeout_seconds": budget}
-        _say(f"▶ Wait for a live batch task, with progress\n  wait_for_task {json.dumps(arguments)}\n")
-
-        async def progress(progress: float, total: float | None, message: str | None) -> None:
-            _say(f"  progress: {message}")
-
-        _show(await session.call_tool("wait_for_task", arguments, progress_callback=progress))
+        await _show_with_progress(session, "Wait for a live batch task, with progress", arguments)
 
 
 async def _many_demo(base_url: str, api_key: str, task_ids: list[str], budget: float) -> None:
-    env = {**os.environ, "MIXPEEK_API_BASE": base_url, "MIXPEEK_API_KEY": api_key}
-    env["MIXPEEK_MAX_REQUESTS_PER_MINUTE"] = "0"  # the sandbox has no rate limit
-    params = StdioServerParameters(command=sys.executable, args=["-m", "mixpeek_tasks_mcp", "serve"], env=env)
-    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+    async with _stdio_session(base_url, api_key) as session:
         await session.initialize()
-        _say(RULE)
         arguments = {"task_ids": task_ids, "timeout_seconds": budget}
-        _say("▶ Wait for a whole upload at once (one shared poller, one list call per check)\n")
-        _say(f"  wait_for_task {json.dumps(arguments)}\n")
-
-        async def progress(progress: float, total: float | None, message: str | None) -> None:
-            _say(f"  progress: {message}")
-
-        _show(await session.call_tool("wait_for_task", arguments, progress_callback=progress))
+        title = "Wait for a whole upload at once (one shared poller, one list call per check)"
+        await _show_with_progress(session, title, arguments)
 
 
 def _upload_tasks(sandbox: Any) -> list[str]:
