@@ -43,7 +43,8 @@ export function tierFraction(row) {
   if (kind === "success" || kind === "partial") return 1;
   const match = /^(\d+)\/(\d+)$/.exec(row.tier || "");
   if (!match || Number(match[2]) <= 0) return null;
-  return Math.min(1, Number(match[1]) / Number(match[2]));
+  // "c/t" names the tier being worked on (1-based; 0 = not started): c - 1 tiers are done.
+  return Math.min(1, Math.max(0, Number(match[1]) - 1) / Number(match[2]));
 }
 
 /** A labelled progress bar; fraction null draws an indeterminate one. */
