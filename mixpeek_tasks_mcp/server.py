@@ -12,6 +12,7 @@ from .client import TasksClient
 from .settings import Settings
 from .statuses import STATUS_RULES_TEXT
 from .tools import AppState, build_tools
+from .ui import board_extension, negotiate_apps, with_board
 
 INSTRUCTIONS = (
     "Read-only access to Mixpeek's asynchronous tasks. Use list_tasks to find tasks (e.g. what failed in the "
@@ -54,7 +55,9 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
         title="Mixpeek tasks",
         version=__version__,
         instructions=INSTRUCTIONS,
-        tools=build_tools(settings),
+        tools=with_board(build_tools(settings)),
+        extensions=[board_extension()],
+        middleware=[negotiate_apps],
         lifespan=lifespan,
         log_level=settings.log_level,
     )
