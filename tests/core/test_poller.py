@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
 
 from mixpeek_tasks_mcp.client import Credentials
@@ -76,3 +78,63 @@ def test_far_estimates_are_reached_in_steps_no_longer_than_the_cap() -> None:
     estimator.observe(tiered("IN_PROGRESS", 1), 200.0)
     assert estimator.finish_estimate() == pytest.approx(450.0)
     assert estimator.next_delay(200.0, 1.0) == pytest.approx(250.0 / 9)
+
+
+async def settle(turns: int) -> None:
+    """Let the poller's loop run ``turns`` scheduling turns (its fake-clock sleeps return at once)."""
+    for _ in range(turns):
+        await anyio.lowlevel.checkpoint()
+
+
+class SlowKeyClient(FakeClient):
+    """Like FakeClient, but every request made with ``slow_key`` hangs until ``release`` is set."""
+
+    def __init__(self, slow_key: str) -> None:
+        super().__init__()
+        self.slow_key = slow_key
+        self.release = anyio.Event()
+
+    async def list_tasks(self, request: Any, *, credentials: Credentials, **kwargs: Any) -> ListTasksResponse:
+        if credentials.api_key == self.slow_key:
+            await self.release.wait()
+        return await super().list_tasks(request, credentials=credentials, **kwargs)
+
+    async def get_task(self, task_id: str, *, credentials: Credentials, **kwargs: Any) -> TaskResponse:
+        if credentials.api_key == self.slow_key:
+            await self.release.wait()
+        return await super().get_task(task_id, credentials=credentials, **kwargs)
+
+
+async def test_a_slow_key_does_not_hold_back_the_checks_of_another_key() -> None:
+    clock, client = FakeClock(), SlowKeyClient("sk_slow")
+    poller = Poller(client, clock)  # type: ignore[arg-type]
+    slow = poller.subscribe(Credentials("sk_slow"), ["s1", "s2"], deadline=10_000)
+    fast = poller.subscribe(Credentials("sk_fast"), ["f1", "f2"], deadline=10_000)
+    await settle(500)  # the loop runs on its own (fake clock: its sleeps return at once)
+    fast_checks = [ids for _, key, ids in client.calls if key == "sk_fast"]
+    assert len(fast_checks) >= 3, "the fast key is checked again and again while the slow key's check hangs"
+    assert all(set(ids) <= {"f1", "f2"} for ids in fast_checks)
+    assert not [call for call in client.calls if call[1] == "sk_slow"], "the slow key's check is still hanging"
+    assert not slow.pending and fast.pending.keys() == {"f1", "f2"}
+    client.release.set()
+    await settle(50)
+    assert slow.pending.keys() == {"s1", "s2"}, "once it answers, the slow key's tasks are delivered"
+    slow.close()
+    fast.close()
+    await poller.aclose()
+    assert poller.entry_count == 0
+
+
+async def test_a_new_wait_after_the_loop_ended_is_polled() -> None:
+    clock, client = FakeClock(), FakeClient()
+    poller = Poller(client, clock)  # type: ignore[arg-type]
+    first = poller.subscribe(Credentials("sk_a"), ["a1"], deadline=100)
+    await settle(20)
+    first.close()
+    await settle(20)
+    calls = len(client.calls)
+    second = poller.subscribe(Credentials("sk_a"), ["a2"], deadline=10_000)
+    await settle(20)
+    assert len(client.calls) > calls and second.pending.keys() == {"a2"}
+    second.close()
+    await poller.aclose()
