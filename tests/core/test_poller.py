@@ -10,7 +10,7 @@ import pytest
 
 from mixpeek_tasks_mcp.client import Credentials
 from mixpeek_tasks_mcp.clock import FakeClock
-from mixpeek_tasks_mcp.estimate import FinishEstimator
+from mixpeek_tasks_mcp.estimate import FLOOR_SECONDS, LATE_START, FinishEstimator
 from mixpeek_tasks_mcp.models import ListTasksResponse, TaskResponse
 from mixpeek_tasks_mcp.poller import Poller
 
@@ -67,8 +67,23 @@ def test_the_estimator_aims_at_the_finish_from_tier_progress() -> None:
     assert estimator.finish_estimate() == pytest.approx(45.0)
     assert estimator.next_delay(20.0, 3.0) == pytest.approx(25.0)  # one step, landing on the finish
     assert estimator.next_delay(40.0, 3.0) == pytest.approx(5.0)
+    assert estimator.per_tier() == pytest.approx(10.0)
     delays = [estimator.next_delay(46.0 + i, 30.0) for i in range(3)]
-    assert delays == pytest.approx([1.0, 1.5, 2.25])  # late: short steps from the floor
+    # late: steps growing from LATE_START of the time per tier (2.5 s), not from the 1 s floor
+    assert delays == pytest.approx([LATE_START * 10.0, LATE_START * 10.0 * 1.5, LATE_START * 10.0 * 2.25])
+
+
+def test_late_steps_never_go_below_the_floor_nor_beyond_the_backoff() -> None:
+    estimator = FinishEstimator(cap=30.0)
+    estimator.observe(tiered("IN_PROGRESS", 0), 0.0)
+    estimator.observe(tiered("IN_PROGRESS", 1), 2.0)  # tier 1 started ~1
+    estimator.observe(tiered("IN_PROGRESS", 2), 4.0)  # tier 2 started ~3: 2 s a tier, finish ~7
+    assert estimator.next_delay(20.0, 30.0) == pytest.approx(FLOOR_SECONDS)  # a quarter of 2 s is below the floor
+    far = FinishEstimator(cap=30.0)
+    far.observe(tiered("IN_PROGRESS", 0), 0.0)
+    far.observe(tiered("IN_PROGRESS", 1), 200.0)
+    far.observe(tiered("IN_PROGRESS", 2), 400.0)  # 200 s a tier: a quarter is 50 s, over the cap
+    assert far.next_delay(2000.0, 12.0) == pytest.approx(12.0)  # the backoff's own step bounds it
 
 
 def test_far_estimates_are_reached_in_steps_no_longer_than_the_cap() -> None:
