@@ -144,7 +144,8 @@ def sandbox_process(tasks: int = 500, seed: int = 7) -> Iterator[str]:
 
 @contextmanager
 def http_server_process(api_base: str, **extra_env: str) -> Iterator[tuple[str, int]]:
-    """Our server over Streamable HTTP on a free loopback port; yields (MCP URL, pid)."""
+    """Our server over Streamable HTTP on a free loopback port; yields (MCP URL, pid). ``extra_env``: more
+    environment (e.g. ``MIXPEEK_MAX_REQUESTS_PER_MINUTE="0"``); without it the server's defaults apply."""
     args = [sys.executable, "-m", "mixpeek_tasks_mcp", "serve", "--transport", "streamable-http"]
     args += ["--host", LOOPBACK, "--port", "0"]
     env = bench_env(MIXPEEK_API_BASE=api_base, MIXPEEK_API_KEY=BENCH_KEY, **extra_env)

@@ -1,4 +1,4 @@
-"""7. Triage: paging list_tasks until every failure is read vs one triage_tasks call, side by side.
+"""10. Triage: paging list_tasks until every failure is read vs one triage_tasks call, side by side.
 
 Both run against the same sandbox (10,000 generated tasks) through our server over Streamable HTTP, as an agent
 would call them: tool calls, characters and tokens the model reads, wall time, and the server's memory. Then the
@@ -160,14 +160,14 @@ async def run(api_base: str) -> Section:
         tokens = f"; tokens {failures['tokens']:,} vs {paging['tokens']:,}"
     section.figures += [
         Figure(
-            "7. triage vs paging list_tasks (FAILED)",
+            "10. triage vs paging list_tasks (FAILED)",
             "1 call; <= 1/25 of the text",
             f"{failures['calls']} call vs {paging['calls']}; {failures['chars']:,} vs {paging['chars']:,} chars "
             f"({share:.1%}){tokens}; {failures['seconds']:.2f} s vs {paging['seconds']:.2f} s",
             failures["calls"] == 1 and share <= MAX_TEXT_SHARE,
         ),
         Figure(
-            "7. triage of all 10,000 tasks",
+            "10. triage of all 10,000 tasks",
             f"<= {MAX_TRIAGE_SECONDS:g} s over loopback",
             f"{everything['seconds']:.2f} s, scanned {everything['scanned']:,} of {everything['total']:,} "
             f"({everything['stopped_because']}); server RSS {rss_before.get('VmRSS', 0) // 1024} -> "
@@ -179,7 +179,7 @@ async def run(api_base: str) -> Section:
     if "skipped" not in quality:
         section.figures.append(
             Figure(
-                "7. grouping quality (sandbox families)",
+                "10. grouping quality (sandbox families)",
                 "every family one group, none mixed",
                 f"{quality['families']} families -> {quality['groups']} groups over {quality['failures']:,} failures; "
                 f"split {len(quality['split_families'])}, mixed {len(quality['mixed_groups'])}",

@@ -3,8 +3,11 @@
 A geometric backoff cannot give both few polls and a small detection delay (docs/benchmarks.md). But a tiered
 batch says how far it is (``current_tier``/``total_tiers``), and a queued task may say its ``queue_position``
 and ``estimated_wait_minutes``. From those over time this estimates when the task will finish (or start), and
-the poll schedule aims at that moment: evenly spaced steps no longer than the cap that land on it, then short
-steps growing from the floor if the task is late. Without an estimate the plain backoff applies.
+the poll schedule aims at that moment: evenly spaced steps no longer than the cap that land on it. An estimate
+from tier boundaries seen between sparse polls tends to come early; once it has passed, the steps grow from a
+quarter of the time per tier (``LATE_START``), not from the floor: restarting at 1 s after every early estimate
+is what made aiming cost up to 8 more polls than the backoff (bench/estimate_bench.py, docs/benchmarks.md).
+Without an estimate the plain backoff applies.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ MAX_BOUNDARIES = 16
 """Tier starts remembered per task (bounded memory)."""
 MIN_ESTIMATE_AHEAD = 0.5
 """An estimate closer than this (seconds) is treated as passed."""
+LATE_START = 0.25
+"""Once the estimate has passed, the first step is this fraction of the time per tier (at least the floor)."""
 
 
 @dataclass
@@ -76,14 +81,21 @@ class FinishEstimator:
                 self._queue = (at, position)
         self._start = start
 
-    def finish_estimate(self) -> float | None:
-        """When the task should finish: two tier starts give the time per tier; None until then."""
+    def per_tier(self) -> float | None:
+        """Seconds per tier from the first and last tier starts seen; None until two are known."""
         if self._total is None or len(self._boundaries) < 2 or self._last_tier is None:
             return None
         (first_tier, first_at), (last_tier, last_at) = self._boundaries[0], self._boundaries[-1]
         if last_tier <= first_tier:
             return None
-        per_tier = (last_at - first_at) / (last_tier - first_tier)
+        return (last_at - first_at) / (last_tier - first_tier)
+
+    def finish_estimate(self) -> float | None:
+        """When the task should finish: two tier starts give the time per tier; None until then."""
+        per_tier = self.per_tier()
+        if per_tier is None or self._total is None:
+            return None
+        last_tier, last_at = self._boundaries[-1]
         return last_at + max(self._total - last_tier, 0) * per_tier
 
     def target(self) -> float | None:
@@ -101,7 +113,8 @@ class FinishEstimator:
             self._late_steps, self._aimed_at = 0, target
             steps = math.ceil(ahead / self.cap)
             return min(self.cap, max(self.floor, ahead / steps))
-        # the estimate has passed: short steps from the floor, growing, never beyond the cap
-        delay = min(self.cap, self.floor * LATE_FACTOR**self._late_steps)
+        # the estimate has passed: steps growing from a fraction of the time per tier, never beyond the cap
+        start = max(self.floor, LATE_START * (self.per_tier() or 0.0))
+        delay = min(self.cap, start * LATE_FACTOR**self._late_steps)
         self._late_steps += 1
         return min(delay, max(backoff_delay, self.floor))

@@ -6,6 +6,8 @@ resumed across calls through BackoffMemory, or aimed at an estimated finish by e
 until the earliest due entry, then checks everything due within ``COALESCE_WINDOW`` of it, per credentials
 group, with one ``POST /v1/tasks/list`` filtered on ``task_id in [...]`` (up to 100 ids); a lone task, a task
 missing from the answer (to tell a 404), and groups whose API refused that filter (remembered) get a GET.
+Each group's check runs on its own: the loop does not wait for it, so a slow key (or a slow batch) delays only
+its own tasks, never another group's next check.
 
 The loop is a task of the running event loop, started on first use; it ends when no entry is left. Entries
 live only while a subscription watches them: a finished, cancelled or disconnected wait leaves nothing behind.
@@ -170,6 +172,9 @@ class Poller:
         self._get_only: OrderedDict[str, None] = OrderedDict()
         self._wake = anyio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._looping = False
+        self._loops: set[asyncio.Task[None]] = set()
+        """Loops still running: the current one, and any older one finishing the checks it started."""
 
     # -- what tests and the bench look at --------------------------------------------------------------
     @property
@@ -232,43 +237,62 @@ class Poller:
     # -- the loop --------------------------------------------------------------------------------------
     def _kick(self) -> None:
         self._wake.set()
-        if self._task is None or self._task.done():
+        if not self._looping or self._task is None or self._task.done():
+            self._looping = True  # set before the task runs, so two kicks start one loop
             self._task = asyncio.get_running_loop().create_task(self._run(), name="mixpeek-poller")
+            self._loops.add(self._task)
+            self._task.add_done_callback(self._loops.discard)
 
     async def aclose(self) -> None:
-        task, self._task = self._task, None
-        if task is not None and not task.done():
+        self._task, loops = None, [task for task in self._loops if not task.done()]
+        for task in loops:
             task.cancel()
+        if loops:
             with anyio.CancelScope(shield=True):
-                await asyncio.gather(task, return_exceptions=True)
+                await asyncio.gather(*loops, return_exceptions=True)
 
     async def _run(self) -> None:
         try:
-            while self._entries:
-                self._wake = anyio.Event()
-                wait = min(entry.due for entry in self._entries.values()) - self.clock.now()
-                if wait == math.inf:
-                    await self._wake.wait()
-                    continue
-                if wait > 0:
-                    await _wait_event(self._wake, self.clock, wait)
-                    continue
-                await self.step()
+            async with anyio.create_task_group() as checks:
+                while self._entries:
+                    self._wake = anyio.Event()
+                    wait = min(entry.due for entry in self._entries.values()) - self.clock.now()
+                    if wait == math.inf:  # everything is being checked: a result (or a new wait) wakes us
+                        await self._wake.wait()
+                        continue
+                    if wait > 0:
+                        await _wait_event(self._wake, self.clock, wait)
+                        continue
+                    for identity, entries in self._take_due():
+                        checks.start_soon(self._check, identity, entries)
+                # no awaits between the last look at the entries and this flag: a new wait starts a new loop
+                self._looping = False
         except Exception:  # pragma: no cover - a bug here must not take the server down
             logger.exception("the shared poller stopped on an unexpected error; it restarts on the next wait")
+        finally:
+            if self._task is asyncio.current_task():
+                self._looping = False
+
+    def _take_due(self) -> list[tuple[str, list[Entry]]]:
+        """Mark every entry due within the window of now as being checked; its batches, per credentials group."""
+        now = self.clock.now()
+        groups: dict[str, list[Entry]] = {}
+        for entry in self._entries.values():
+            if entry.due <= now + self.window and not entry.in_flight:
+                entry.in_flight, entry.due = True, math.inf  # not due again until its result is in
+                groups.setdefault(credentials_identity(entry.credentials), []).append(entry)
+        return [
+            (identity, entries[start : start + BATCH_LIMIT])
+            for identity, entries in groups.items()
+            for start in range(0, len(entries), BATCH_LIMIT)
+        ]
 
     async def step(self) -> None:
-        """Check every entry due within the window of now, grouped by credentials, concurrently."""
-        now = self.clock.now()
-        due = [entry for entry in self._entries.values() if entry.due <= now + self.window and not entry.in_flight]
-        groups: dict[str, list[Entry]] = {}
-        for entry in due:
-            entry.in_flight, entry.due = True, math.inf  # not due again until its result is in
-            groups.setdefault(credentials_identity(entry.credentials), []).append(entry)
+        """Check every entry due within the window of now and wait for all of it (tests and the bench; the loop
+        itself never waits for a group's check)."""
         async with anyio.create_task_group() as group:
-            for identity, entries in groups.items():
-                for start in range(0, len(entries), BATCH_LIMIT):
-                    group.start_soon(self._check, identity, entries[start : start + BATCH_LIMIT])
+            for identity, entries in self._take_due():
+                group.start_soon(self._check, identity, entries)
 
     async def _check(self, identity: str, entries: list[Entry]) -> None:
         self.stats.batches += 1
