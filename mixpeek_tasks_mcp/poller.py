@@ -39,6 +39,10 @@ BATCH_LIMIT = 100
 """Most task ids in one list request (the API's largest page)."""
 COALESCE_WINDOW = 1.0
 """Entries due within this many seconds of the earliest one are checked with it."""
+ARRIVAL_GRACE = 0.05
+"""A task no check has seen yet is first checked this long after its wait arrives (never past the wait's
+deadline), so waits that arrive together (a burst of sessions, an agent's parallel calls) share one request
+instead of one each."""
 FRESH_SECONDS = 1.0
 """A result this young answers a new subscriber at once instead of a new poll."""
 REFUSED_FILTER_STATUSES = frozenset({400, 422})
@@ -199,10 +203,11 @@ class Poller:
                 task_id=task_id,
                 credentials=subscription.credentials,
                 attempt=self.memory.resume(task_id),
-                due=now,
+                due=now + ARRIVAL_GRACE,
                 estimator=FinishEstimator(cap=self.backoff.cap),
             )
             self._entries[key] = entry
+            self._reschedule_deadlines_of(entry, subscription, now)
         entry.watchers.add(subscription)
         last = entry.last
         if entry.in_flight:
@@ -210,7 +215,7 @@ class Poller:
         elif last is not None and last.task is not None and now - last.at <= FRESH_SECONDS:
             subscription.deliver(task_id, last)
             self._reschedule_deadlines(entry, now)
-        else:
+        elif last is not None:
             entry.due = min(entry.due, now)
         self._kick()
 
@@ -227,6 +232,12 @@ class Poller:
                 self.memory.forget(task_id)
             elif entry.last is not None:
                 self.memory.remember(task_id, entry.attempt)
+
+    @staticmethod
+    def _reschedule_deadlines_of(entry: Entry, subscription: Subscription, now: float) -> None:
+        """A wait whose deadline comes before the arrival grace (``timeout_seconds: 0``) is checked by then."""
+        if subscription.deadline >= now:
+            entry.due = min(entry.due, subscription.deadline)
 
     def _reschedule_deadlines(self, entry: Entry, after: float) -> None:
         """Every watcher gets a last check at its deadline (never a sleep past it)."""
