@@ -9,6 +9,8 @@ from mcp.server.mcpserver import MCPServer
 
 from . import __version__
 from .client import TasksClient
+from .request_scope import RequestScope
+from .resources import register_resources
 from .settings import Settings
 from .statuses import STATUS_RULES_TEXT
 from .tools import AppState, build_tools
@@ -49,7 +51,7 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
                 await current.poller.aclose()
                 await current.client.aclose()
 
-    return MCPServer(
+    server = MCPServer(
         name="mixpeek-tasks-mcp",
         title="Mixpeek tasks",
         version=__version__,
@@ -57,4 +59,7 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
         tools=build_tools(settings),
         lifespan=lifespan,
         log_level=settings.log_level,
+        middleware=[RequestScope()],
     )
+    register_resources(server)
+    return server
