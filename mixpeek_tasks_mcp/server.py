@@ -9,6 +9,7 @@ from mcp.server.mcpserver import MCPServer
 
 from . import __version__
 from .client import TasksClient
+from .prompts import register_prompts
 from .request_scope import RequestScope
 from .resources import register_resources
 from .settings import Settings
@@ -62,4 +63,5 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
         middleware=[RequestScope()],
     )
     register_resources(server)
+    register_prompts(server)
     return server
