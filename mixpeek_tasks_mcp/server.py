@@ -9,6 +9,7 @@ from mcp.server.mcpserver import MCPServer
 
 from . import __version__
 from .client import TasksClient
+from .completions import register_completions
 from .prompts import register_prompts
 from .request_scope import RequestScope
 from .resources import register_resources
@@ -64,4 +65,5 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
     )
     register_resources(server)
     register_prompts(server)
+    register_completions(server)
     return server
