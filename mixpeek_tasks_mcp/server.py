@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from . import __version__
 from .client import TasksClient
@@ -15,6 +16,7 @@ from .request_scope import RequestScope
 from .resources import register_resources
 from .settings import Settings
 from .statuses import STATUS_RULES_TEXT
+from .subscriptions import register_subscriptions
 from .tools import AppState, build_tools
 
 INSTRUCTIONS = (
@@ -53,6 +55,7 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
                 await current.poller.aclose()
                 await current.client.aclose()
 
+    bus = InMemorySubscriptionBus()  # resource updates for subscriptions/listen streams
     server = MCPServer(
         name="mixpeek-tasks-mcp",
         title="Mixpeek tasks",
@@ -62,8 +65,10 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
         lifespan=lifespan,
         log_level=settings.log_level,
         middleware=[RequestScope()],
+        subscriptions=bus,
     )
     register_resources(server)
     register_prompts(server)
     register_completions(server)
+    register_subscriptions(server, settings, bus)
     return server
