@@ -21,8 +21,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
 from .client import Credentials, TasksClient
-from .enums import TaskStatus, TaskType
-from .models import ListTasksRequest
+from .enums import SortDirection, TaskStatus, TaskType
+from .models import ListTasksRequest, SortOption
 from .request_scope import app_state, current_request, request_credentials
 from .resources import TASK_TEMPLATE
 
@@ -41,6 +41,7 @@ API_SECONDS: Final = 3.0
 MAX_CACHED_CALLERS: Final = 64
 MAX_VALUE_CHARS: Final = 200
 
+NEWEST_FIRST: Final = ListTasksRequest(sort=SortOption(field="created_at", direction=SortDirection.DESC))
 SINCE_SUGGESTIONS: Final = ("1h", "6h", "12h", "24h", "today", "yesterday", "7d")
 STATUS_VALUES: Final = tuple(status.value for status in TaskStatus)
 TASK_TYPE_VALUES: Final = tuple(task_type.value for task_type in TaskType)
@@ -89,9 +90,7 @@ class RecentIdCache:
         response = None
         try:
             with anyio.move_on_after(API_SECONDS):
-                response = await client.list_tasks(
-                    ListTasksRequest(), credentials=credentials, limit=RECENT_TASKS, offset=0
-                )
+                response = await client.list_tasks(NEWEST_FIRST, credentials=credentials, limit=RECENT_TASKS, offset=0)
         except Exception as error:  # completion must never fail the request
             logger.info("completion look-up failed: %s", type(error).__name__)
             return RecentIds(), False
