@@ -6,17 +6,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from . import __version__
 from .client import TasksClient
+from .completions import register_completions
+from .prompts import register_prompts
+from .request_scope import RequestScope
+from .resources import register_resources
 from .settings import Settings
 from .statuses import STATUS_RULES_TEXT
+from .subscriptions import register_subscriptions
 from .tools import AppState, build_tools
 from .ui import board_extension, negotiate_apps, with_board
 
 INSTRUCTIONS = (
     "Read-only access to Mixpeek's asynchronous tasks. Use list_tasks to find tasks (e.g. what failed in the "
-    "last batch) and wait_for_task to wait on one until it finishes. " + STATUS_RULES_TEXT
+    "last batch), triage_tasks to learn what is failing or stuck and why across many tasks in one call, and "
+    "wait_for_task to wait on one task, several (task_ids), or everything a selection matches. " + STATUS_RULES_TEXT
 )
 
 
@@ -50,14 +57,21 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
                 await current.poller.aclose()
                 await current.client.aclose()
 
-    return MCPServer(
+    bus = InMemorySubscriptionBus()  # resource updates for subscriptions/listen streams
+    server = MCPServer(
         name="mixpeek-tasks-mcp",
         title="Mixpeek tasks",
         version=__version__,
         instructions=INSTRUCTIONS,
         tools=with_board(build_tools(settings)),
         extensions=[board_extension()],
-        middleware=[negotiate_apps],
+        middleware=[negotiate_apps, RequestScope()],
         lifespan=lifespan,
         log_level=settings.log_level,
+        subscriptions=bus,
     )
+    register_resources(server)
+    register_prompts(server)
+    register_completions(server)
+    register_subscriptions(server, settings, bus)
+    return server

@@ -34,6 +34,7 @@ CONFORMANCE = [
     "dns-rebinding-protection",
     "resources-list",
     "prompts-list",
+    "completion-complete",
     "server-sse-multiple-streams",
 ]
 STATEFUL_ONLY = {"server-sse-multiple-streams"}
@@ -120,6 +121,23 @@ def test_inspector_stdio_calls_both_tools(npm_bin: Path, sandbox: RunningSandbox
     assert waited["structuredContent"]["outcome"] == "success"
 
 
+def test_inspector_stdio_lists_and_reads_resources_and_prompts(npm_bin: Path) -> None:
+    server = _stdio(["--sandbox"])
+    resources = inspector(npm_bin, *server, "--method", "resources/list")
+    uris = {resource["uri"] for resource in resources["resources"]}
+    assert uris == {"mixpeek://tasks/active", "mixpeek://tasks/failed/recent"}
+    templates = inspector(npm_bin, *server, "--method", "resources/templates/list")
+    assert [t["uriTemplate"] for t in templates["resourceTemplates"]] == ["mixpeek://tasks/{task_id}"]
+    failed = inspector(npm_bin, *server, "--method", "resources/read", "--uri", "mixpeek://tasks/failed/recent")
+    assert failed["contents"][0]["text"].startswith("Showing 1-20 of ")
+    prompts = inspector(npm_bin, *server, "--method", "prompts/list")
+    assert sorted(prompt["name"] for prompt in prompts["prompts"]) == ["explain_task", "triage", "watch"]
+    triage = inspector(
+        npm_bin, *server, "--method", "prompts/get", "--prompt-name", "triage", "--prompt-args", "since=12h"
+    )
+    assert "triage_tasks {" in triage["messages"][0]["content"]["text"]
+
+
 # --- Inspector over HTTP ---
 
 
@@ -145,6 +163,36 @@ def test_inspector_http_lists_and_calls_both_tools(npm_bin: Path, sandbox: Runni
         npm_bin, "mcp-inspector", "--cli", http_server.url, "--transport", transport, "--method", "tools/list"
     )
     assert refused.returncode != 0  # no token
+
+
+def test_inspector_http_reads_a_task_and_gets_prompts(npm_bin: Path, sandbox: RunningSandbox, http_server: Any) -> None:
+    task_id = sandbox.create_task(status="FAILED", error="decoder crashed", task_type="thumbnail")["task_id"]
+    transport = "http" if http_server.path == "/mcp" else "sse"
+    target = [http_server.url, "--transport", transport, "--header", f"Authorization: Bearer {TOKEN}"]
+    read = inspector(npm_bin, *target, "--method", "resources/read", "--uri", f"mixpeek://tasks/{task_id}")
+    [content] = read["contents"]
+    assert content["mimeType"] == "application/json"
+    assert json.loads(content["text"])["task"]["error"] == "decoder crashed"
+    missing = run_tool(
+        npm_bin, "mcp-inspector", "--cli", *target, "--method", "resources/read", "--uri", "mixpeek://tasks/nope"
+    )
+    assert missing.returncode != 0 and "not found" in missing.stdout + missing.stderr
+    explained = inspector(
+        npm_bin,
+        *target,
+        "--method",
+        "prompts/get",
+        "--prompt-name",
+        "explain_task",
+        "--prompt-args",
+        f"task_id={task_id}",
+    )
+    kinds = [message["content"]["type"] for message in explained["messages"]]
+    assert kinds == ["resource", "text"]
+    watch = inspector(
+        npm_bin, *target, "--method", "prompts/get", "--prompt-name", "watch", "--prompt-args", "batch_id=btch_1"
+    )
+    assert '"until": "none_active"' in watch["messages"][0]["content"]["text"]
 
 
 # --- the conformance suite ---
