@@ -1,4 +1,7 @@
-"""The two MCP tools: validate, call the API, summarize. No transport or process concerns here."""
+"""The three MCP tools, wired: check the arguments, call the capability, return text and structured content.
+
+The work itself lives in the capabilities (``summary``, ``triage``, ``waits``); no transport or process
+concerns here."""
 
 from __future__ import annotations
 
@@ -17,13 +20,14 @@ from pydantic import BaseModel, ConfigDict
 from .arguments import ListTasksArguments, TriageTasksArguments, WaitForTaskArguments
 from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock, SystemClock
+from .descriptions import LIST_TASKS_DESCRIPTION, TRIAGE_TASKS_DESCRIPTION, WAIT_FOR_TASK_DESCRIPTION
 from .models import TaskResponse
 from .multiwait import active_finder, many_result, many_text, wait_many, wait_one
 from .output import ListTasksResult, TriageResult, WaitResult
 from .poller import Poller
 from .schema import self_contained_schema
 from .settings import Settings
-from .statuses import STATUS_RULES_TEXT, classify, is_final
+from .statuses import classify, is_final
 from .summary import list_result, task_row, wait_text
 from .triage import ProgressMemory, run_triage
 from .validation import InvalidArguments, check_list_tasks, check_triage_tasks, check_wait_for_task
@@ -255,50 +259,6 @@ async def _wait_many_tool(
     result = many_result(outcome, next_call)
     return _result(many_text(result), result)
 
-
-LIST_TASKS_DESCRIPTION = f"""List Mixpeek tasks (batch ingestion, feature extraction, clustering, taxonomy jobs, \
-...) with filters, sort, text search and pagination. Returns one compact line per task (id, type, status, \
-tier progress, object count, batch/bucket ids, the error of failed ones), status counts for the page, the total, \
-and the exact call for the next page. Newest first unless you pass sort.
-
-Statuses: {STATUS_RULES_TEXT}
-status and task_type take one value each; for several use filters with operator "in".
-
-Examples:
-- Failed tasks: {{"status": "FAILED"}}
-- Failed or canceled batch runs in one bucket: {{"task_type": "api_buckets_batches_process", "filters": \
-{{"AND": [{{"field": "status", "operator": "in", "value": ["FAILED", "CANCELED"]}}, \
-{{"field": "additional_data.bucket_id", "operator": "eq", "value": "bkt_products"}}]}}}}
-- Next page: repeat the call with the offset (or cursor) the previous answer gives."""
-
-WAIT_FOR_TASK_DESCRIPTION = """Wait for Mixpeek tasks to finish; returns when they do or when timeout_seconds \
-(default 45, under the ~60 s tool-call timeout of many clients) runs out. Running out is not an error: the \
-answer gives the call to keep waiting.
-One task: task_id. Outcomes: success, partial (COMPLETED_WITH_ERRORS), failure (FAILED, CANCELED, INTERRUPTED; with \
-the error), stalled (DRAFT, SKIPPED, entity statuses: returned at once), reached (a wait_for status), timed_out.
-Many: task_ids (up to 50) with until "all" (default) or "any" (the first to finish, whatever its outcome, \
-failures included). Or a selection (status/task_type/filters/search as in list_tasks) with until "none_active": \
-no matching task PENDING/QUEUED/IN_PROGRESS/PROCESSING (follows at most 50; says how many more).
-Unknown ids are errors (tasks age out after ~24 h).
-Examples:
-- Check once: {"task_id": "task_abc123", "timeout_seconds": 0}
-- {"task_ids": ["task_a", "task_b"], "until": "any"}
-- {"filters": {"additional_data.batch_id": "btch_x"}, "until": "none_active"}"""
-
-TRIAGE_TASKS_DESCRIPTION = (
-    "What is failing or stuck across many Mixpeek tasks, and why, in one call. Scans the matching tasks newest "
-    "first (up to max_tasks, default 2000, within timeout_seconds, default 30) and groups failures by cause: the "
-    "error text with ids, numbers, sizes, urls and names masked. Each group: count, share, statuses, task types, "
-    "top buckets/batches, first/last seen, example task ids, a sample error, and the list_tasks call that lists "
-    "its tasks. Also flags active tasks that look stuck, with the reason. Always states coverage (scanned N of M, "
-    "and why it stopped): a partial scan is not the whole picture.\n\n"
-    "Takes the same status, task_type, filters and search as list_tasks. With none, it triages FAILED, "
-    "COMPLETED_WITH_ERRORS, CANCELED, INTERRUPTED and the active statuses.\n\n"
-    "Examples:\n"
-    "- Why are tasks failing? {}\n"
-    '- Failed batch runs: {"task_type": "api_buckets_batches_process", "status": "FAILED"}\n'
-    '- One bucket: {"filters": {"additional_data.bucket_id": "bkt_products"}}'
-)
 
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True, destructive_hint=False)
 
