@@ -21,17 +21,15 @@ from .arguments import ListTasksArguments, TriageTasksArguments, WaitForTaskArgu
 from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock, SystemClock
 from .descriptions import LIST_TASKS_DESCRIPTION, TRIAGE_TASKS_DESCRIPTION, WAIT_FOR_TASK_DESCRIPTION
-from .models import TaskResponse
-from .multiwait import active_finder, many_result, many_text, wait_many, wait_one
 from .output import ListTasksResult, TriageResult, WaitResult
 from .poller import Poller
 from .schema import self_contained_schema
 from .settings import Settings
-from .statuses import classify, is_final
-from .summary import list_result, task_row, wait_text
+from .summary import list_result
 from .triage import ProgressMemory, run_triage
 from .validation import InvalidArguments, check_list_tasks, check_triage_tasks, check_wait_for_task
 from .waiting import Backoff, BackoffMemory
+from .waits import Progress, answer_wait
 
 logger = logging.getLogger(__name__)
 
@@ -127,54 +125,19 @@ async def wait_for_task_tool(
         )
     except InvalidArguments as refusal:
         raise ToolError(refusal.render()) from None
-    credentials = credentials_for(ctx, settings)
-    last_progress = 0.0
-
-    total = checked.timeout_seconds if checked.timeout_seconds > 0 else None
-    if checked.task_id is None:
-        return await _wait_many_tool(state, checked, credentials, ctx, total)
-    task_id = checked.task_id
-
-    async def report(task: TaskResponse, elapsed: float, polls: int) -> None:
-        """Progress is the time waited (of the budget), always increasing; the message says how the task is."""
-        nonlocal last_progress
-        row = task_row(task)
-        last_progress = max(last_progress + 0.001, round(elapsed, 3))
-        if total is not None:
-            last_progress = min(last_progress, total)
-        tier = f" · tier {row.tier}" if row.tier else ""
-        message = f"{row.status}{tier} · {elapsed:.0f} s elapsed · poll {polls}"
-        await ctx.report_progress(last_progress, total=total, message=message)
-
+    progress = Progress(ctx.report_progress, checked.timeout_seconds)
     try:
-        outcome = await wait_one(
-            state.poller,
-            credentials,
-            task_id,
-            budget=checked.timeout_seconds,
-            stop_statuses={status.value for status in checked.wait_for or ()},
-            on_poll=report,
+        text, result = await answer_wait(
+            checked,
+            poller=state.poller,
+            client=state.client,
+            credentials=credentials_for(ctx, settings),
+            progress=progress,
+            default_timeout=settings.wait_default_seconds,
         )
     except MixpeekError as error:
         raise ToolError(str(error)) from None
-    next_call = None
-    if outcome.outcome == "timed_out":  # the poller remembers where the backoff got to
-        next_call = {
-            "task_id": task_id,
-            "timeout_seconds": checked.timeout_seconds or settings.wait_default_seconds,
-        }
-        if checked.wait_for:
-            next_call["wait_for"] = [status.value for status in checked.wait_for]
-    result = WaitResult(
-        task=task_row(outcome.task),
-        outcome=outcome.outcome,
-        finished=is_final(classify(outcome.task.status)),
-        waited_seconds=round(outcome.waited, 2),
-        polls=outcome.polls,
-        next_call=next_call,
-        last_error=outcome.last_error,
-    )
-    return _result(wait_text(result), result)
+    return _result(text, result)
 
 
 async def triage_tasks_tool(
@@ -205,59 +168,6 @@ async def triage_tasks_tool(
     except MixpeekError as error:
         raise ToolError(str(error)) from None
     return _result(text, result)
-
-
-async def _wait_many_tool(
-    state: AppState,
-    checked: WaitForTaskArguments,
-    credentials: Credentials,
-    ctx: Context[Any, Any],
-    total: float | None,
-) -> CallToolResult:
-    """task_ids (until all/any) or a selection (until none_active): see multiwait.py."""
-    last_progress = 0.0
-
-    async def report(message: str, elapsed: float) -> None:
-        nonlocal last_progress
-        last_progress = max(last_progress + 0.001, round(elapsed, 3))
-        if total is not None:
-            last_progress = min(last_progress, total)
-        await ctx.report_progress(last_progress, total=total, message=f"{message} · {elapsed:.0f} s elapsed")
-
-    until = checked.until or "all"
-    selection = checked.selection()
-    stop = {status.value for status in checked.wait_for or ()}
-    keep: dict[str, Any] = {"timeout_seconds": checked.timeout_seconds or state.settings.wait_default_seconds}
-    if checked.wait_for:
-        keep["wait_for"] = sorted(stop)
-    try:
-        if checked.task_ids is not None:
-            outcome = await wait_many(
-                state.poller,
-                credentials,
-                until=until,
-                budget=checked.timeout_seconds,
-                task_ids=checked.task_ids,
-                stop_statuses=stop,
-                report=report,
-            )
-            running = [item.task_id for item in outcome.followed.values() if not item.finished]
-            next_call = {"task_ids": running, "until": until, **keep}
-        else:
-            outcome = await wait_many(
-                state.poller,
-                credentials,
-                until="none_active",
-                budget=checked.timeout_seconds,
-                find_active=active_finder(state.client, credentials, selection),
-                stop_statuses=stop,
-                report=report,
-            )
-            next_call = {**selection.model_dump(mode="json", exclude_none=True), "until": "none_active", **keep}
-    except MixpeekError as error:
-        raise ToolError(str(error)) from None
-    result = many_result(outcome, next_call)
-    return _result(many_text(result), result)
 
 
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True, destructive_hint=False)
