@@ -13,6 +13,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
+from mixpeek_tasks_mcp.http.connections import bounded_protocol
 from mixpeek_tasks_mcp.http.drain import DrainingServer, InFlightRequests
 from mixpeek_tasks_mcp.http.health import ReadinessProbe, health_routes
 from mixpeek_tasks_mcp.http.security import (
@@ -120,6 +121,7 @@ def make_uvicorn_server(settings: Settings, server: MCPServer[Any] | None = None
         server_header=False,
         lifespan="on",
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
+        http=bounded_protocol(settings.http_header_timeout, settings.http_max_connections),
     )
     return DrainingServer(config, app.state.in_flight, settings.shutdown_grace_seconds, _banner(settings))
 
