@@ -143,11 +143,12 @@ def sandbox_process(tasks: int = 500, seed: int = 7) -> Iterator[str]:
 
 
 @contextmanager
-def http_server_process(api_base: str) -> Iterator[tuple[str, int]]:
-    """Our server over Streamable HTTP on a free loopback port; yields (MCP URL, pid)."""
+def http_server_process(api_base: str, **extra_env: str) -> Iterator[tuple[str, int]]:
+    """Our server over Streamable HTTP on a free loopback port; yields (MCP URL, pid). ``extra_env``: more
+    MIXPEEK_* settings."""
     args = [sys.executable, "-m", "mixpeek_tasks_mcp", "serve", "--transport", "streamable-http"]
     args += ["--host", LOOPBACK, "--port", "0"]
-    env = bench_env(MIXPEEK_API_BASE=api_base, MIXPEEK_API_KEY=BENCH_KEY)
+    env = bench_env(MIXPEEK_API_BASE=api_base, MIXPEEK_API_KEY=BENCH_KEY, **extra_env)
     with child(args, _LISTENING, env) as running:
         assert running.match is not None
         yield running.match.group(1) + running.match.group(2), running.process.pid

@@ -20,10 +20,11 @@ import overhead
 import polling
 import report
 import sandbox_page
+import soak
 import triage_bench
 from common import REPO, Figure, Section, sandbox_process
 
-SECTIONS = ("waiting", "context", "triage", "overhead", "coldstart", "concurrency", "sandbox")
+SECTIONS = ("waiting", "context", "triage", "overhead", "coldstart", "concurrency", "sandbox", "soak")
 
 
 def _guarded(name: str, work: Callable[[], Section]) -> Section:
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         "concurrency_levels": (20, 50) if quick else (50, 200, 500),
         "sandbox_tasks": 20_000 if quick else 100_000,
         "sandbox_repeat": 5 if quick else 30,
+        "soak_calls": 1_000 if quick else soak.CALLS,
     }
     out_dir = Path(args.out)
     sections: list[Section] = []
@@ -87,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     if "sandbox" in only:
         tasks, repeat = options["sandbox_tasks"], options["sandbox_repeat"]
         sections.append(_guarded("sandbox", lambda: sandbox_page.run(out_dir, tasks=tasks, repeat=repeat)))
+    if "soak" in only:
+        with sandbox_process(tasks=500) as api_base:
+            calls = options["soak_calls"]
+            sections.append(_guarded("soak", lambda: anyio.run(lambda: soak.run(api_base, calls=calls))))
     path = report.write(out_dir, sections, options)
     print("\n".join(report.table(sections)))
     if "waiting" in only:
