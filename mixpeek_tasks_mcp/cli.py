@@ -38,6 +38,10 @@ HTTP_FLAGS: dict[str, tuple[str, type, str]] = {
     "port": ("--port", int, "Bind port for HTTP transports (default 8000)."),
     "mcp_auth_token": ("--auth-token", str, "Bearer token HTTP clients must send (MIXPEEK_MCP_AUTH_TOKEN)."),
     "shutdown_grace_seconds": ("--shutdown-grace-seconds", float, "Time in-flight calls get on SIGTERM."),
+    "http_header_timeout": ("--http-header-timeout", float, "Seconds a request has to arrive in full (default 10)."),
+    "http_max_connections": ("--http-max-connections", int, "Open HTTP connections allowed (default 1000)."),
+    "session_idle_timeout": ("--session-idle-timeout", float, "Idle seconds before a session ends (default 1800)."),
+    "max_sessions": ("--max-sessions", int, "Streamable HTTP sessions kept; oldest idle ends first (default 1000)."),
 }
 
 

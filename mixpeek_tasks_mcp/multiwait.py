@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bounds import MAX_TEXT_CHARS, most_that_fit, within
 from .client import Credentials, MixpeekError, TaskNotFoundError, TasksClient
 from .enums import SortDirection
 from .models import ListTasksRequest, LogicalOperator, SortOption, TaskResponse, TaskSelection
@@ -245,6 +246,19 @@ def active_finder(client: TasksClient, credentials: Credentials, selection: Task
 
 
 def many_result(outcome: ManyOutcome, next_call: dict[str, Any] | None) -> WaitResult:
+    """The structured answer, within the size bounds together with its text (``many_text``): when every task's
+    line does not fit, the first lines that do are kept and ``tasks_left_out`` says how many are not."""
+    full = _many_result(outcome, next_call)
+    lines = full.tasks or []
+
+    def shortened(kept: int) -> WaitResult:
+        return full.model_copy(update={"tasks": lines[:kept], "tasks_left_out": (len(lines) - kept) or None})
+
+    kept = most_that_fit(len(lines), lambda n: within(many_text(shortened(n)), shortened(n)))
+    return shortened(kept)
+
+
+def _many_result(outcome: ManyOutcome, next_call: dict[str, Any] | None) -> WaitResult:
     lines = [
         WaitLine(
             task_id=item.task_id,
@@ -287,7 +301,8 @@ def many_text(result: WaitResult) -> str:
     lines_in = result.tasks or []
     counts = ", ".join(f"{name} {count}" for name, count in (result.counts or {}).items())
     polls = f"{result.polls} check{'s' if result.polls != 1 else ''}"
-    head = f"Waited on {len(lines_in)} task{'s' if len(lines_in) != 1 else ''} (until {result.until}): "
+    waited_on = len(lines_in) + (result.tasks_left_out or 0)
+    head = f"Waited on {waited_on} task{'s' if waited_on != 1 else ''} (until {result.until}): "
     lines = [f"{head}{UNTIL_TEXT[result.outcome]} [{result.waited_seconds:.1f} s, {polls}] · {counts}"]
     if result.until == "none_active" and not lines_in and result.finished:
         lines[0] = f"No task matching the selection is active [{result.waited_seconds:.1f} s]."
@@ -300,6 +315,11 @@ def many_text(result: WaitResult) -> str:
         if line.error:
             text += f"\n  {quote_untrusted(line.error, 240)}"
         lines.append(text)
+    if result.tasks_left_out:
+        lines.append(
+            f"Lines of {result.tasks_left_out} more task(s) are left out to keep this answer under "
+            f"{MAX_TEXT_CHARS:,} characters; the counts above and the ids below cover every task."
+        )
     if any(line.task is not None and line.task.error for line in lines_in):
         lines.append(DATA_NOTE)
     if result.not_followed:
@@ -311,7 +331,8 @@ def many_text(result: WaitResult) -> str:
         shown = result.still_running[:MAX_RUNNING_IDS_IN_TEXT]
         lines.append(f"Still running: {', '.join(shown)}")
     if result.next_call is not None:
-        lines.append(f"To keep waiting on the unfinished ones, call wait_for_task {json.dumps(result.next_call)}")
+        call = json.dumps(result.next_call, ensure_ascii=False)
+        lines.append(f"To keep waiting on the unfinished ones, call wait_for_task {call}")
     if result.last_error:
         lines.append(f"Last poll problem: {quote_untrusted(result.last_error, 240)}")
     return "\n".join(lines)

@@ -90,6 +90,11 @@ class Pagination(_Compact):
     has_more: bool
     next_offset: int | None = None
     next_cursor: str | None = None
+    left_out: int | None = Field(
+        default=None,
+        description="Tasks of this page left out to keep the answer within its size bound; next_call continues "
+        "from the first of them.",
+    )
 
 
 class ListTasksResult(_Compact):
@@ -126,6 +131,11 @@ class WaitResult(_Compact):
     finished: bool = Field(description="Whether the task is final (many tasks: whether `until` was met).")
     until: str | None = Field(default=None, description="Many tasks: all, any or none_active.")
     tasks: list[WaitLine] | None = Field(default=None, description="Many tasks: one line per task followed.")
+    tasks_left_out: int | None = Field(
+        default=None,
+        description="Many tasks: lines left out of `tasks` to keep the answer within its size bound (`counts` "
+        "and `still_running` cover every task).",
+    )
     counts: dict[str, int] | None = Field(
         default=None, description="Many tasks: tasks per outcome.", json_schema_extra=_OUTCOME_COUNT_KEYS
     )

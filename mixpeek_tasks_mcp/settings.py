@@ -64,6 +64,18 @@ class Settings(BaseSettings):
         default=False, description="Let HTTP clients send their own key in X-Mixpeek-Api-Key."
     )
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=300)
+    http_header_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a request (headers and body) has to arrive in full."
+    )
+    http_max_connections: int = Field(
+        default=1_000, ge=1, le=100_000, description="Open HTTP connections; beyond it a new one gets 503."
+    )
+    session_idle_timeout: float = Field(
+        default=1_800.0, gt=0, le=7 * 86_400, description="Seconds a Streamable HTTP session may stay idle."
+    )
+    max_sessions: int = Field(
+        default=1_000, ge=1, le=100_000, description="Streamable HTTP sessions; beyond it the oldest idle one ends."
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 

@@ -13,6 +13,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .arguments import ListTasksArguments
+from .bounds import (
+    MAX_ECHO_CHARS,
+    MAX_ID_CHARS,
+    MAX_STATUS_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_TYPE_CHARS,
+    most_that_fit,
+    within,
+)
 from .coerce import as_int, as_number, as_time
 from .models import ListTasksResponse, TaskResponse
 from .output import ListTasksResult, Pagination, TaskRow, WaitResult
@@ -53,9 +62,9 @@ def task_row(task: TaskResponse) -> TaskRow:
     extra = task.model_extra or {}
     created = extra.get("created_at")
     return TaskRow(
-        task_id=task.task_id,
-        task_type=task.task_type,
-        status=task.status,
+        task_id=_clip(task.task_id, MAX_ID_CHARS),
+        task_type=_clip(task.task_type, MAX_TYPE_CHARS),
+        status=_clip(task.status, MAX_STATUS_CHARS),
         status_class=classify(task.status).value,
         tier=_tier(data),
         object_count=as_int(data.get("object_count")),
@@ -121,7 +130,8 @@ def _describe_request(arguments: ListTasksArguments) -> list[str]:
     if arguments.search:
         described.append(f"search={arguments.search!r}")
     if arguments.filters is not None:
-        described.append("filters=" + json.dumps(arguments.filters.model_dump(mode="json", exclude_none=True)))
+        filters = json.dumps(arguments.filters.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+        described.append("filters=" + _clip(filters, MAX_ECHO_CHARS))
     sort = arguments.sort
     if sort is None or (sort.field == "created_at" and sort.direction.value == "desc"):
         described.append("newest first")
@@ -141,8 +151,21 @@ def next_arguments(arguments: ListTasksArguments, **paging: Any) -> dict[str, An
 
 
 def list_result(arguments: ListTasksArguments, response: ListTasksResponse) -> tuple[str, ListTasksResult]:
-    """The text the model reads and the structured content for one page."""
+    """The text the model reads and the structured content for one page, both within their bounds: when the
+    page's rows do not fit, the first ones that do are shown and the next call continues from the others."""
     rows = [task_row(task) for task in response.results]
+
+    def build(shown: int) -> tuple[str, ListTasksResult]:
+        result = _page(arguments, response, rows[:shown], left_out=len(rows) - shown)
+        return render_list(arguments, result), result
+
+    shown = most_that_fit(len(rows), lambda n: within(*build(n)), least=min(1, len(rows)))
+    return build(shown)
+
+
+def _page(
+    arguments: ListTasksArguments, response: ListTasksResponse, rows: list[TaskRow], left_out: int
+) -> ListTasksResult:
     pagination = response.pagination
     start = arguments.offset or 0
     total = pagination.total
@@ -155,18 +178,22 @@ def list_result(arguments: ListTasksArguments, response: ListTasksResponse) -> t
         if total is not None:
             has_more = start + returned < total
         else:
-            has_more = next_cursor is not None or returned == arguments.limit
+            has_more = next_cursor is not None or returned + left_out == arguments.limit or left_out > 0
         next_offset = start + returned if has_more and start + returned <= 10_000 else None
     next_call: dict[str, Any] | None = None
-    if has_more:
+    if left_out and arguments.cursor is not None:
+        # a cursor cannot start mid-page: the same cursor with a limit that fits, whose own next call goes on
+        has_more, next_cursor = True, None
+        next_call = next_arguments(arguments, cursor=arguments.cursor, limit=returned)
+    elif has_more:
         if next_offset is not None and arguments.cursor is None:
             next_call = next_arguments(arguments, offset=next_offset)
-        elif next_cursor is not None:
+        elif next_cursor is not None and not left_out:
             next_call = next_arguments(arguments, cursor=next_cursor)
         else:
             has_more = False
     counts = Counter(row.status for row in rows)
-    result = ListTasksResult(
+    return ListTasksResult(
         tasks=rows,
         pagination=Pagination(
             returned=returned,
@@ -176,11 +203,11 @@ def list_result(arguments: ListTasksArguments, response: ListTasksResponse) -> t
             has_more=has_more,
             next_offset=next_offset if has_more else None,
             next_cursor=next_cursor if has_more else None,
+            left_out=left_out or None,
         ),
         status_counts=dict(counts.most_common()),
         next_call=next_call,
     )
-    return render_list(arguments, result), result
 
 
 def render_list(arguments: ListTasksArguments, result: ListTasksResult) -> str:
@@ -213,16 +240,32 @@ def render_list(arguments: ListTasksArguments, result: ListTasksResult) -> str:
     lines += [f"- {row_line(row, show_type=show_type, show_status=show_status, now=now)}" for row in result.tasks]
     if any(row.error for row in result.tasks):
         lines.append(DATA_NOTE)
+    if page.left_out:
+        lines.append(_left_out_line(page))
     if result.next_call is not None:
         remaining = (
             f" ({page.total - (page.offset or 0) - page.returned} more)"
             if page.total and page.offset is not None
             else ""
         )
-        lines.append(f"More{remaining}: call list_tasks {json.dumps(result.next_call)}")
+        lines.append(f"More{remaining}: call list_tasks {json.dumps(result.next_call, ensure_ascii=False)}")
     else:
         lines.append("End of results.")
     return "\n".join(lines)
+
+
+def _left_out_line(page: Pagination) -> str:
+    shown = page.returned
+    whole = shown + (page.left_out or 0)
+    where = (
+        f"the next call continues from task {page.offset + shown + 1}"
+        if page.offset is not None
+        else f"the next call repeats this cursor with limit {shown}, and its own next call continues after them"
+    )
+    return (
+        f"Showing {shown} of the {whole} tasks this page returned: the answer is kept under "
+        f"{MAX_TEXT_CHARS:,} characters; {where}."
+    )
 
 
 OUTCOME_TEXT = {
@@ -248,6 +291,6 @@ def wait_text(result: WaitResult, wait_for: Sequence[str] | None = None) -> str:
     if result.next_call is not None:
         lines.append(
             "It has not finished. To keep waiting, call wait_for_task "
-            f"{json.dumps(result.next_call)} (or list_tasks to check on other work first)."
+            f"{json.dumps(result.next_call, ensure_ascii=False)} (or list_tasks to check on other work first)."
         )
     return "\n".join(lines)

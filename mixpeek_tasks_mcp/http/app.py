@@ -13,6 +13,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
+from mixpeek_tasks_mcp.http.connections import bounded_protocol
 from mixpeek_tasks_mcp.http.drain import DrainingServer, InFlightRequests
 from mixpeek_tasks_mcp.http.health import ReadinessProbe, health_routes
 from mixpeek_tasks_mcp.http.security import (
@@ -23,6 +24,7 @@ from mixpeek_tasks_mcp.http.security import (
     is_wildcard_host,
     transport_security_for,
 )
+from mixpeek_tasks_mcp.http.sessions import SessionCap
 from mixpeek_tasks_mcp.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,13 +42,18 @@ def _mcp_app(settings: Settings, server: MCPServer[Any], security: TransportSecu
         return server.sse_app(
             sse_path=SSE_PATH, message_path=MESSAGES_PATH, transport_security=security, host=settings.host
         )
-    return server.streamable_http_app(
+    app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         json_response=False,  # SSE responses carry per-call progress
         stateless_http=settings.stateless_http,
         transport_security=security,
         host=settings.host,
+        session_idle_timeout=settings.session_idle_timeout,
+        max_sessions=settings.max_sessions,
     )
+    if not settings.stateless_http:
+        app.state.sessions = SessionCap(server.session_manager, settings.max_sessions)
+    return app
 
 
 def _in_flight(server: MCPServer[Any]) -> InFlightRequests:
@@ -62,7 +69,8 @@ def build_http_app(settings: Settings, server: MCPServer[Any] | None = None) -> 
     """The ASGI app for ``settings.transport``: /mcp (or /sse + /messages/), plus /healthz and /readyz.
 
     Raises ValueError for unsafe settings (see check_http_settings). ``app.state.in_flight`` counts the MCP
-    requests being handled, for graceful shutdown.
+    requests being handled, for graceful shutdown; ``app.state.sessions`` is the Streamable HTTP session cap
+    (None for SSE and stateless).
     """
     check_http_settings(settings)
     if server is None:
@@ -82,6 +90,7 @@ def build_http_app(settings: Settings, server: MCPServer[Any] | None = None) -> 
     routes.append(Mount("", app=McpGuard(inner, security, auth_token(settings))))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.in_flight = in_flight
+    app.state.sessions = getattr(inner.state, "sessions", None)
     return app
 
 
@@ -120,6 +129,7 @@ def make_uvicorn_server(settings: Settings, server: MCPServer[Any] | None = None
         server_header=False,
         lifespan="on",
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
+        http=bounded_protocol(settings.http_header_timeout, settings.http_max_connections),
     )
     return DrainingServer(config, app.state.in_flight, settings.shutdown_grace_seconds, _banner(settings))
 
