@@ -22,7 +22,7 @@ from .output import WaitLine, WaitResult
 from .poller import Observation, Poller
 from .statuses import ACTIVE, classify, is_final
 from .summary import DATA_NOTE, quote_untrusted, row_line, task_row
-from .waiting import WaitOutcome, _transient, outcome_of
+from .waiting import WaitOutcome, is_transient, outcome_of, settled
 
 MAX_TASK_IDS = 50
 """Most ids one call may wait on (and most task lines in an answer)."""
@@ -48,7 +48,8 @@ async def wait_one(
     stop_statuses: Collection[str] = (),
     on_poll: OnPoll | None = None,
 ) -> WaitOutcome:
-    """The one-task wait, on the shared poller: same outcomes as ``waiting.wait_for_task``."""
+    """The one-task wait, on the shared poller: the outcomes of ``waiting.wait_for_task`` (the same ``settled``
+    rule), with the schedule kept by the poller instead of a loop of its own."""
     clock = poller.clock
     start = clock.now()
     deadline = start + budget
@@ -60,7 +61,7 @@ async def wait_one(
         while True:
             observation = (await subscription.updates(deadline + DEADLINE_GRACE)).get(task_id)
             if observation is not None and observation.error is not None:
-                if not _transient(observation.error):
+                if not is_transient(observation.error):
                     raise observation.error
                 last_error = observation.error
             elif observation is not None and observation.task is not None:
@@ -69,11 +70,9 @@ async def wait_one(
                 elapsed = clock.now() - start
                 if on_poll is not None:
                     await on_poll(last_task, elapsed, polls)
-                status_class = classify(last_task.status)
-                if is_final(status_class):
-                    return WaitOutcome(last_task, outcome_of(status_class), polls, elapsed)
-                if last_task.status in stop_statuses:
-                    return WaitOutcome(last_task, "reached", polls, elapsed)
+                outcome = settled(last_task, stop_statuses)
+                if outcome is not None:
+                    return WaitOutcome(last_task, outcome, polls, elapsed)
             now = clock.now()
             if now >= deadline and (observation is not None or now >= deadline + DEADLINE_GRACE):
                 if last_task is None:
@@ -136,7 +135,7 @@ def _apply(item: Followed, observation: Observation, elapsed: float, stop_status
     elif isinstance(observation.error, TaskNotFoundError):
         item.outcome, item.error = "not_found", str(observation.error)
         item.finished_after = round(elapsed, 2)
-    elif observation.error is not None and not _transient(observation.error):
+    elif observation.error is not None and not is_transient(observation.error):
         raise observation.error
 
 
@@ -196,7 +195,7 @@ async def wait_many(
                 item = followed.get(task_id)
                 if item is None:
                     continue
-                if observation.error is not None and _transient(observation.error):
+                if observation.error is not None and is_transient(observation.error):
                     last_error = str(observation.error)
                 _apply(item, observation, elapsed, stop_statuses)
                 if item.finished:

@@ -46,7 +46,7 @@ from .request_scope import app_state, request_credentials
 from .resources import ACTIVE_URI, FAILED_URI, MAX_TASK_ID_CHARS, TASK_URI_PREFIX
 from .settings import Settings
 from .summary import task_row
-from .waiting import _transient
+from .waiting import is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ async def watch_task(poller: Poller, credentials: Credentials, task_id: str, not
             if observation.error is not None:
                 if isinstance(observation.error, TaskNotFoundError) and last is not None:
                     await notify()  # it was there and is gone: a read now says so
-                if not _transient(observation.error):
+                if not is_transient(observation.error):
                     return
                 continue
             if observation.task is None:

@@ -17,7 +17,7 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 
-from .arguments import ListTasksArguments, TriageTasksArguments, WaitForTaskArguments
+from .arguments import DEFAULT_TRIAGE_SECONDS, ListTasksArguments, TriageTasksArguments, WaitForTaskArguments
 from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock, SystemClock
 from .descriptions import LIST_TASKS_DESCRIPTION, TRIAGE_TASKS_DESCRIPTION, WAIT_FOR_TASK_DESCRIPTION
@@ -198,22 +198,29 @@ def _tool(
     )
 
 
-def wait_input_schema(settings: Settings) -> dict[str, Any]:
-    """The wait_for_task schema with this server's default and largest budget."""
-    schema = self_contained_schema(WaitForTaskArguments)
+def _with_budget(schema: dict[str, Any], *, default: float, largest: float) -> dict[str, Any]:
+    """The schema with this server's default and largest ``timeout_seconds``."""
     budget = schema["properties"]["timeout_seconds"]
-    budget["default"] = min(settings.wait_default_seconds, settings.wait_max_seconds)
-    budget["maximum"] = settings.wait_max_seconds
+    budget["default"] = min(default, largest)
+    budget["maximum"] = largest
     return schema
+
+
+def wait_input_schema(settings: Settings) -> dict[str, Any]:
+    return _with_budget(
+        self_contained_schema(WaitForTaskArguments),
+        default=settings.wait_default_seconds,
+        largest=settings.wait_max_seconds,
+    )
 
 
 def triage_input_schema(settings: Settings) -> dict[str, Any]:
-    """The triage_tasks schema with this server's largest time budget."""
-    schema = self_contained_schema(TriageTasksArguments)
-    budget = schema["properties"]["timeout_seconds"]
-    budget["default"] = min(budget["default"], settings.wait_max_seconds)
-    budget["maximum"] = settings.wait_max_seconds
-    return schema
+    """Triage keeps its own default budget (30 s), under the same cap as waits."""
+    return _with_budget(
+        self_contained_schema(TriageTasksArguments),
+        default=DEFAULT_TRIAGE_SECONDS,
+        largest=settings.wait_max_seconds,
+    )
 
 
 def build_tools(settings: Settings) -> list[Tool]:

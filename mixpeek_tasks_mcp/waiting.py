@@ -81,7 +81,15 @@ def outcome_of(status_class: StatusClass) -> str:
     }.get(status_class, "timed_out")
 
 
-def _transient(error: MixpeekError) -> bool:
+def settled(task: TaskResponse, stop_statuses: Collection[str]) -> str | None:
+    """The outcome that ends a wait on this observation of the task (a final status, or one waited for)."""
+    status_class = classify(task.status)
+    if is_final(status_class):
+        return outcome_of(status_class)
+    return "reached" if task.status in stop_statuses else None
+
+
+def is_transient(error: MixpeekError) -> bool:
     """Upstream trouble worth polling through (rate limits, 5xx, network), not a bad key or missing task."""
     if isinstance(error, TaskNotFoundError | MissingApiKeyError):
         return False
@@ -113,7 +121,7 @@ async def wait_for_task(
         try:
             task = await fetch(deadline)
         except MixpeekError as error:
-            if not _transient(error):
+            if not is_transient(error):
                 raise
             last_error = error
         else:
@@ -122,11 +130,9 @@ async def wait_for_task(
             elapsed = clock.now() - start
             if on_poll is not None:
                 await on_poll(task, elapsed, polls)
-            status_class = classify(task.status)
-            if is_final(status_class):
-                return WaitOutcome(task, outcome_of(status_class), polls, elapsed)
-            if task.status in stop_statuses:
-                return WaitOutcome(task, "reached", polls, elapsed)
+            outcome = settled(task, stop_statuses)
+            if outcome is not None:
+                return WaitOutcome(task, outcome, polls, elapsed)
         remaining = deadline - clock.now()
         if remaining <= 0:
             if last_task is None:
