@@ -26,10 +26,9 @@ from .poller import Poller
 from .schema import self_contained_schema
 from .settings import Settings
 from .summary import list_result
-from .triage import ProgressMemory, run_triage
+from .triage.stuck import ProgressMemory
 from .validation import InvalidArguments, check_list_tasks, check_triage_tasks, check_wait_for_task
 from .waiting import Backoff, BackoffMemory
-from .waits import Progress, answer_wait
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +124,8 @@ async def wait_for_task_tool(
         )
     except InvalidArguments as refusal:
         raise ToolError(refusal.render()) from None
+    from .waits import Progress, answer_wait  # on first use, like triage: start-up loads neither
+
     progress = Progress(ctx.report_progress, checked.timeout_seconds)
     try:
         text, result = await answer_wait(
@@ -154,6 +155,8 @@ async def triage_tasks_tool(
         goal = min(total, limit) if total is not None else limit
         of = f"{total:,} matching" if total is not None else "an unknown number of"
         await ctx.report_progress(scanned, total=max(goal, scanned), message=f"scanned {scanned:,} of {of} tasks")
+
+    from .triage.run import run_triage  # on first use: the server starts without the triage machinery
 
     try:
         text, result = await run_triage(

@@ -13,9 +13,12 @@ import statistics
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..output import StuckTask
-from .tally import ActiveTask
+
+if TYPE_CHECKING:  # only for annotations: judging stalls needs no signature machinery at start-up
+    from .tally import ActiveTask
 
 MAX_STUCK = 10
 QUEUE_STATUSES = frozenset({"PENDING", "QUEUED"})
