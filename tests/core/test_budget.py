@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import anyio
+import anyio.lowlevel
 import pytest
 
 from mixpeek_tasks_mcp.budget import (
@@ -54,7 +57,7 @@ async def test_before_its_first_answer_a_key_gets_five_at_once_then_one_every_si
         await budget.acquire(INTERACTIVE, None)  # no answer yet: still the starting budget
         grants.append(clock.now())
     assert grants[:5] == [1000.0] * 5
-    assert all(later - earlier >= 6.0 - 1e-9 for earlier, later in zip(grants[4:10], grants[5:10], strict=False))
+    assert all(later - earlier >= 6.0 - 1e-9 for earlier, later in itertools.pairwise(grants))
     assert most_in_any_window(grants, 60.0) <= 10
     assert budget.limit_text().startswith("10/min, this server's starting budget")
 
@@ -142,7 +145,7 @@ async def test_an_impossible_deadline_is_refused_at_once_with_the_limit() -> Non
 
 
 async def test_interactive_requests_go_before_queued_background_ones() -> None:
-    budgets, clock = table()
+    budgets, _clock = table()
     budget = budgets.for_key("sk_a")
     await send(budget, advice=advertised(1, remaining=0, reset_in=5))
     order: list[str] = []
@@ -155,7 +158,7 @@ async def test_interactive_requests_go_before_queued_background_ones() -> None:
     async with anyio.create_task_group() as group:
         for index in range(3):
             group.start_soon(one, f"poll{index}", BACKGROUND)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         group.start_soon(one, "list", INTERACTIVE)
     assert order[0] == "list", order
 
@@ -176,7 +179,7 @@ async def test_background_owners_take_turns() -> None:
     async with anyio.create_task_group() as group:
         for index in range(10):
             group.start_soon(one, f"scan{index}", scan)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         group.start_soon(one, "other", other)
     assert order.index("other") <= 2, order
 
@@ -190,7 +193,7 @@ async def test_background_is_paced_across_the_window_and_leaves_room_for_people(
         await budget.acquire(BACKGROUND, None)
         grants.append(clock.now())
         budget.finished(status=200)
-    gaps = [later - earlier for earlier, later in zip(grants, grants[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(grants)]
     assert min(gaps) >= 3.0 - 1e-9, "one per token interval (60 s / 20), never a burst"
     assert most_in_any_window(grants, 60.0) <= 18, "two slots of twenty stay free for interactive calls"
     start = clock.now()
@@ -206,7 +209,7 @@ async def test_a_request_nobody_wants_any_more_is_dropped_unsent() -> None:
     granted_before = budget.granted
 
     async def stop_wanting() -> None:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         wanted[0] = False
 
     async with anyio.create_task_group() as group:
