@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import anyio
+import budget_bench
 import coldstart
 import concurrency
 import context_cost
@@ -41,6 +42,7 @@ SECTIONS = (
     "multiwait",
     "poller",
     "soak",
+    "budget",
 )
 
 
@@ -134,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         with sandbox_process(tasks=500) as api_base:
             calls = options["soak_calls"]
             sections.append(_guarded("soak", lambda: anyio.run(lambda: soak.run(api_base, calls=calls))))
+    if "budget" in only:
+        sections.append(_guarded("budget", lambda: anyio.run(lambda: budget_bench.run(quick=quick))))
     path = report.write(out_dir, sections, options)
     print("\n".join(report.table(sections)))
     if "waiting" in only:

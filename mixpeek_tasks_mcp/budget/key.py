@@ -341,12 +341,17 @@ class KeyBudget:
         if learned:
             self._hooks.learned(self.fingerprint, limit * 60.0 / window, self.source)
         if advice.remaining is not None:
-            self._rebase(advice.limit - advice.remaining, advice.reset_in, now)
+            self._rebase(advice.remaining, advice.reset_in, now)
 
-    def _rebase(self, used_by_api: int, reset_in: float | None, now: float) -> None:
-        """Make the log say what the API counted (plus what is still on its way): the API's word wins."""
+    def _rebase(self, remaining: int, reset_in: float | None, now: float) -> None:
+        """Make the log leave the room the API says is left (less what is still on its way): the API's word
+        wins. Under a ceiling lower than the API's limit, the API can only take room away (another process
+        on the key used it), never add room beyond the ceiling."""
         self._trim(now)
-        target = min(max(0, used_by_api) + self.in_flight, MAX_LOG)
+        cap = self._cap(Priority.INTERACTIVE)
+        target = min(max(0, cap - max(0, remaining - self.in_flight)), MAX_LOG)
+        if self._capped:
+            target = max(target, len(self._log))
         if len(self._log) > target:
             del self._log[: len(self._log) - target]
             return

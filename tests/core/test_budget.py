@@ -242,3 +242,20 @@ def test_headers_are_read_as_numbers_and_nonsense_is_ignored() -> None:
     assert advice == RateLimitAdvice(limit=600, window=60.0, remaining=12, reset_in=30.0)
     assert read_advice({"x-ratelimit-limit": "lots", "x-ratelimit-remaining": "-3"}, wall_now=0).empty
     assert window_seconds("1m") == 60 and window_seconds("90s") == 90 and window_seconds("soon") is None
+
+
+async def test_under_a_ceiling_the_apis_count_only_ever_takes_room_away() -> None:
+    budgets, clock = table(ceiling=10)
+    budget = budgets.for_key("sk_a")
+    await send(budget, advice=advertised(600, remaining=500))  # others used 99 of the key's 600: plenty left
+    start = clock.now()
+    for _ in range(9):
+        await budget.acquire(INTERACTIVE, None)
+    assert clock.now() == start, "the ceiling's 10, not the API's count of other processes' requests"
+    other = budgets.for_key("sk_b")
+    await send(other, advice=advertised(600, remaining=2))  # the key is nearly used up elsewhere
+    for _ in range(2):
+        await other.acquire(INTERACTIVE, None)
+    assert clock.now() == start
+    await other.acquire(INTERACTIVE, None)
+    assert clock.now() > start, "only the two the API said were left went at once"
