@@ -21,7 +21,16 @@ import httpx2
 from pydantic import ValidationError
 
 from . import __version__
-from .budget import BudgetPolicy, BudgetTimeout, KeyBudget, KeyBudgets, RequestContext, current_context
+from .budget import (
+    BudgetPolicy,
+    BudgetTimeout,
+    KeyBudget,
+    KeyBudgets,
+    RequestContext,
+    SharedLimiter,
+    current_context,
+)
+from .budget.hooks import BudgetHooks
 from .budget.learned import read_advice
 from .clock import Clock, SystemClock
 from .models import ListTasksRequest, ListTasksResponse, TaskResponse
@@ -88,7 +97,11 @@ class TasksClient:
         *,
         clock: Clock | None = None,
         rng: Callable[[], float] = random.random,
+        shared: SharedLimiter | None = None,
+        hooks: BudgetHooks | None = None,
     ) -> None:
+        """``shared``: counts each key's requests across replicas (in-process only when None); ``hooks``: where
+        metrics hear of budget waits, learned limits and 429s."""
         self._settings = settings
         self._clock = clock or SystemClock()
         self._rng = rng
@@ -98,7 +111,7 @@ class TasksClient:
             start_per_minute=STARTING_REQUESTS_PER_MINUTE,
             burst=settings.request_burst,
         )
-        self.budgets = KeyBudgets(policy, self._clock)
+        self.budgets = KeyBudgets(policy, self._clock, shared=shared, hooks=hooks)
         """One budget per API key, shared by every request made with it (list calls, the poller, scans)."""
 
     def budget_for(self, credentials: Credentials) -> KeyBudget:

@@ -38,3 +38,18 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.time += max(seconds, 0.0)
         await anyio.lowlevel.checkpoint()
+
+
+async def wait_event(event: anyio.Event, clock: Clock, seconds: float) -> None:
+    """Wait for ``event`` at most ``seconds`` of ``clock`` time (the poller's loop, the budget's queue)."""
+    if event.is_set() or seconds <= 0:
+        return
+    async with anyio.create_task_group() as group:
+
+        async def timer() -> None:
+            await clock.sleep(seconds)
+            group.cancel_scope.cancel()
+
+        group.start_soon(timer)
+        await event.wait()
+        group.cancel_scope.cancel()

@@ -9,10 +9,8 @@ missing from the answer (to tell a 404), and groups whose API refused that filte
 Each group's check runs on its own: the loop does not wait for it, so a slow key (or a slow batch) delays only
 its own tasks, never another group's next check.
 
-Checks are background requests of their key's budget (budget/), owned by the session of their first watcher,
-so people's list calls go first and sessions take turns. A check waits for its budget as long as someone
-watches its tasks, never erring for it: a check whose entries lost every watcher while it waited is dropped
-unsent, and the wait the budget slowed hears how long (its ``note``).
+Checks are background requests of their key's budget (``budgeted.py``): people's calls go first, sessions take
+turns, and a check whose tasks lost every watcher while it waited for the budget is dropped, never sent.
 
 The loop is a task of the running event loop, started on first use; it ends when no entry is left. Entries
 live only while a subscription watches them: a finished, cancelled or disconnected wait leaves nothing behind.
@@ -31,11 +29,12 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from ..budget import BudgetNote, Priority, RequestContext, RequestDropped, current_context
+from ..budget import BudgetNote, RequestDropped, current_context
 from ..client import Credentials, MixpeekError, TasksClient
-from ..clock import Clock
+from ..clock import Clock, wait_event
 from ..models import ListTasksRequest, TaskResponse
 from ..statuses import classify, is_final
+from .budgeted import check_context, tell_waits
 from .estimate import FinishEstimator
 from .schedule import Backoff, BackoffMemory
 
@@ -93,8 +92,7 @@ class PollerStats:
     get_requests: int = 0
     checks: int = 0
     batches: int = 0
-    dropped: int = 0
-    """Checks not sent because nobody watched their tasks any more by the time the budget allowed them."""
+    dropped: int = 0  # checks not sent: nobody watched their tasks any more when the budget allowed them
 
 
 class Subscription:
@@ -106,10 +104,7 @@ class Subscription:
         self.deadline = deadline
         self.identity = credentials_identity(credentials)
         caller = current_context()
-        self.owner = caller.owner
-        """The session the wait belongs to: its checks take their turn as that session's."""
-        self.note = caller.note or BudgetNote()
-        """Where checks for this wait record their budget waits (the wait's answer says so)."""
+        self.owner, self.note = caller.owner, caller.note or BudgetNote()  # whose turn; where budget waits go
         self.task_ids: set[str] = set()
         self.pending: dict[str, Observation] = {}
         self.polls = 0
@@ -144,25 +139,10 @@ class Subscription:
     async def updates(self, until: float) -> dict[str, Observation]:
         """What arrived since the last call, waiting for something until the clock reaches ``until``."""
         if not self.pending:
-            await _wait_event(self._event, self.poller.clock, until - self.poller.clock.now())
+            await wait_event(self._event, self.poller.clock, until - self.poller.clock.now())
         self._event = anyio.Event()
         arrived, self.pending = self.pending, {}
         return arrived
-
-
-async def _wait_event(event: anyio.Event, clock: Clock, seconds: float) -> None:
-    """Wait for ``event`` at most ``seconds`` of ``clock`` time."""
-    if event.is_set() or seconds <= 0:
-        return
-    async with anyio.create_task_group() as group:
-
-        async def timer() -> None:
-            await clock.sleep(seconds)
-            group.cancel_scope.cancel()
-
-        group.start_soon(timer)
-        await event.wait()
-        group.cancel_scope.cancel()
 
 
 class Poller:
@@ -285,7 +265,7 @@ class Poller:
                         await self._wake.wait()
                         continue
                     if wait > 0:
-                        await _wait_event(self._wake, self.clock, wait)
+                        await wait_event(self._wake, self.clock, wait)
                         continue
                     for identity, entries in self._take_due():
                         checks.start_soon(self._check, identity, entries)
@@ -337,30 +317,9 @@ class Poller:
     def _dropped(self, entries: list[Entry]) -> None:
         """Nobody watched these any more when the budget would have let the check go: nothing was sent."""
         self.stats.dropped += 1
-        now = self.clock.now()
-        for entry in entries:
-            if entry.in_flight:
-                entry.in_flight, entry.due = False, now
+        for entry in (entry for entry in entries if entry.in_flight):
+            entry.in_flight, entry.due = False, self.clock.now()
         self._wake.set()
-
-    @staticmethod
-    def _context(entries: list[Entry]) -> RequestContext:
-        """A background request on behalf of the entries' first watcher, wanted while anyone watches."""
-        owner = next((watcher.owner for entry in entries for watcher in entry.watchers), "")
-        return RequestContext(
-            priority=Priority.BACKGROUND,
-            owner=owner,
-            wanted=lambda: any(entry.watchers for entry in entries),
-            note=BudgetNote(),
-        )
-
-    @staticmethod
-    def _tell_waits(entries: list[Entry], context: RequestContext) -> None:
-        note = context.note
-        if note is None or note.waited <= 0:
-            return
-        for watcher in {watcher for entry in entries for watcher in entry.watchers}:
-            watcher.note.add(note.waited, note.limit_text)
 
     def _deadline(self, entries: list[Entry]) -> float | None:
         deadlines = [watcher.deadline for entry in entries for watcher in entry.watchers]
@@ -372,21 +331,19 @@ class Poller:
                 group.start_soon(self._get, entry)
 
     async def _get(self, entry: Entry) -> None:
-        context = self._context([entry])
+        self.stats.get_requests += 1
+        context = check_context([entry])
         try:
             task = await self.client.get_task(
                 entry.task_id, credentials=entry.credentials, deadline=self._deadline([entry]), context=context
             )
         except RequestDropped:
             self._dropped([entry])
-            return
         except MixpeekError as error:
-            self.stats.get_requests += 1
-            self._tell_waits([entry], context)
+            tell_waits([entry], context)
             self._record(entry, Observation(None, error, self.clock.now()))
         else:
-            self.stats.get_requests += 1
-            self._tell_waits([entry], context)
+            tell_waits([entry], context)
             self._record(entry, Observation(task, None, self.clock.now()))
 
     async def _list(self, identity: str, entries: list[Entry]) -> None:
@@ -394,14 +351,14 @@ class Poller:
         request = ListTasksRequest.model_validate(
             {"filters": {"AND": [{"field": "task_id", "operator": "in", "value": ids}]}}
         )
-        context = self._context(entries)
+        self.stats.list_requests += 1
+        context = check_context(entries)
         try:
             response = await self.client.list_tasks(
                 request, credentials=entries[0].credentials, limit=len(ids), offset=0, context=context
             )
         except MixpeekError as error:
-            self.stats.list_requests += 1
-            self._tell_waits(entries, context)
+            tell_waits(entries, context)
             if error.status in REFUSED_FILTER_STATUSES:
                 logger.warning("Mixpeek refused list filtering on task_id (HTTP %s): polling with GETs", error.status)
                 self._get_only[identity] = None
@@ -412,8 +369,7 @@ class Poller:
             for entry in entries:
                 self._record(entry, Observation(None, error, self.clock.now()))
             return
-        self.stats.list_requests += 1
-        self._tell_waits(entries, context)
+        tell_waits(entries, context)
         at = self.clock.now()
         found = {task.task_id: task for task in response.results}
         missing = [entry for entry in entries if entry.task_id not in found]
