@@ -237,7 +237,9 @@ def active_finder(client: TasksClient, credentials: Credentials, selection: Task
     )
 
     async def find(deadline: float) -> tuple[list[str], int]:
-        response = await client.list_tasks(request, credentials=credentials, limit=MAX_FOLLOWED, offset=0)
+        response = await client.list_tasks(
+            request, credentials=credentials, limit=MAX_FOLLOWED, offset=0, deadline=deadline
+        )
         ids = [task.task_id for task in response.results]
         return ids, max(response.pagination.total or 0, len(ids))
 

@@ -43,14 +43,15 @@ async def test_a_throttled_tenant_never_holds_up_another_tenants_lists(
         for _ in range(3)
     ]
     b_results = []
-    stop = anyio.Event()
+    stop, full = anyio.Event(), anyio.Event()
 
     async def another_process_drains_a() -> None:
         """Someone else uses key A flat out, so every request of A's meets a full window."""
         headers = {"Authorization": f"Bearer {A_KEY}", "User-Agent": "drainer"}
         async with httpx2.AsyncClient(base_url=sandbox.base_url, headers=headers) as http:
             while not stop.is_set():
-                await http.post("/v1/tasks/list", params={"limit": "1"}, json={})
+                if (await http.post("/v1/tasks/list", params={"limit": "1"}, json={})).status_code == 429:
+                    full.set()
                 await anyio.sleep(0.05)
 
     async def tenant_a() -> None:
@@ -72,7 +73,7 @@ async def test_a_throttled_tenant_never_holds_up_another_tenants_lists(
     with anyio.fail_after(90):
         async with anyio.create_task_group() as group:
             group.start_soon(another_process_drains_a)
-            await anyio.sleep(1.0)  # A's window is full before either tenant starts
+            await full.wait()  # A's window is full before either tenant starts
             async with anyio.create_task_group() as tenants:
                 tenants.start_soon(tenant_a)
                 tenants.start_soon(tenant_b)
