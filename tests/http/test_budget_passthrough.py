@@ -81,7 +81,9 @@ async def test_a_throttled_tenant_never_holds_up_another_tenants_lists(
     ours = [entry for entry in api_requests(sandbox) if entry.get("user_agent") != "drainer"]
     a_sent = [entry for entry in ours if entry["key_fingerprint"] == fingerprint(A_KEY)]
     b_sent = [entry for entry in ours if entry["key_fingerprint"] == fingerprint(B_KEY)]
-    assert a_sent and all(entry["status"] == 429 for entry in a_sent), "A met nothing but 429s"
+    # A was refused (a request of A's sent right as a slot of its window frees may still win it: a race with
+    # the drainer, not a property of the server)
+    assert any(entry["status"] == 429 for entry in a_sent), "A was throttled"
     assert [result.is_error for result in b_results] == [False] * B_CALLS
     texts = [" ".join(getattr(block, "text", "") for block in result.content) for result in b_results]
     assert not any("request budget" in text for text in texts), "B never waited on A's pause"
