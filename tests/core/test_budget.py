@@ -17,6 +17,7 @@ from mixpeek_tasks_mcp.budget import (
     RequestDropped,
 )
 from mixpeek_tasks_mcp.budget.adaptive import DECREASE_FACTOR
+from mixpeek_tasks_mcp.budget.hooks import BudgetHooks
 from mixpeek_tasks_mcp.budget.key import LATENCY_MARGIN, KeyBudget
 from mixpeek_tasks_mcp.budget.learned import RateLimitAdvice, read_advice, window_seconds
 from mixpeek_tasks_mcp.clock import FakeClock
@@ -259,3 +260,27 @@ async def test_under_a_ceiling_the_apis_count_only_ever_takes_room_away() -> Non
     assert clock.now() == start
     await other.acquire(INTERACTIVE, None)
     assert clock.now() > start, "only the two the API said were left went at once"
+
+
+async def test_hooks_hear_waits_learned_limits_and_429s_and_a_failing_hook_breaks_nothing() -> None:
+    clock = FakeClock(0.0)
+    heard: list[tuple[object, ...]] = []
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("metrics are down")
+
+    hooks = BudgetHooks(
+        on_wait=[lambda key, priority, seconds: heard.append(("wait", key, priority, seconds)), broken],
+        on_learned=[lambda key, per_minute, source: heard.append(("learned", key, per_minute, source))],
+        on_throttled=[lambda key: heard.append(("429", key)), broken],
+    )
+    budgets = KeyBudgets(BudgetPolicy(), clock, hooks=hooks)
+    budget = budgets.for_key("sk_secret_key_value")
+    await send(budget, advice=advertised(2, remaining=0, reset_in=10))
+    await send(budget, status=429, retry_after=3.0)
+    kinds = [event[0] for event in heard]
+    assert kinds == ["learned", "wait", "429"], heard
+    assert all("sk_secret" not in str(event) for event in heard), "hooks get the fingerprint, never the key"
+    snapshot = budgets.snapshot()
+    assert snapshot[0]["per_minute"] == 2 and snapshot[0]["throttled"] == 1
+    assert "sk_secret" not in str(snapshot)
