@@ -2,7 +2,11 @@
 
 What comes out: no ``$ref``/``$defs`` (inlined, recursion unrolled to a fixed depth), no ``title``,
 optionality through ``required`` instead of ``anyOf [T, null]``, ``anyOf`` instead of ``oneOf``, no
-``additionalProperties`` (the server refuses unknown keys by name itself), ``type: object`` at the top.
+``additionalProperties`` (the server refuses unknown keys by name itself), ``type: object`` at the top, and
+``minimum`` instead of ``exclusiveMinimum`` (google-genai's ``types.Schema`` refuses the latter; the words say
+"more than", and the server still refuses the bound itself).
+
+``schema_profiles`` derives the opt-in OpenAI-strict view from what this module produces.
 """
 
 from __future__ import annotations
@@ -84,6 +88,10 @@ def _simplify(node: Any, definitions: dict[str, Any], stack: tuple[str, ...]) ->
                 result["anyOf"] = options
         else:
             result[key] = _simplify(value, definitions, stack)
+    if "exclusiveMinimum" in result:
+        bound = result.pop("exclusiveMinimum")
+        result["minimum"] = bound
+        result["description"] = f"{result.get('description', '')} Must be more than {bound}.".strip()
     if "anyOf" in result and {"type": "number"} in result["anyOf"] and {"type": "integer"} in result["anyOf"]:
         result["anyOf"].remove({"type": "integer"})  # number already admits integers
     if CONDITION_MODEL in stack or stack.count(RECURSIVE_MODEL) > 1:

@@ -23,6 +23,7 @@ from .clock import Clock, SystemClock
 from .descriptions import LIST_TASKS_DESCRIPTION, TRIAGE_TASKS_DESCRIPTION, WAIT_FOR_TASK_DESCRIPTION
 from .output import ListTasksResult, TriageResult, WaitResult
 from .schema import self_contained_schema
+from .schema_profiles import SchemaProfile, for_profile
 from .settings import Settings
 from .summary import list_result
 from .triage.stuck import ProgressMemory
@@ -226,7 +227,18 @@ def triage_input_schema(settings: Settings) -> dict[str, Any]:
     )
 
 
+def with_schema_profile(tools: list[Tool], profile: SchemaProfile) -> list[Tool]:
+    """The tools with their input schemas in ``profile`` (``MIXPEEK_SCHEMA_PROFILE``); every tool passes here."""
+    if profile == "default":
+        return tools
+    return [tool.model_copy(update={"parameters": for_profile(tool.parameters, profile)}) for tool in tools]
+
+
 def build_tools(settings: Settings) -> list[Tool]:
+    return with_schema_profile(_tools(settings), settings.schema_profile)
+
+
+def _tools(settings: Settings) -> list[Tool]:
     return [
         _tool(
             list_tasks,

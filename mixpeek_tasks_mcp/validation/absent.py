@@ -1,0 +1,99 @@
+"""Read "not given" the way a model that fills every field writes it: null, "", [] or {} for an optional argument.
+
+Strict function calling (OpenAI's strict tools, the Agents SDK's strict option, the ``openai-strict`` schema
+profile) makes a model fill every property, so for what it means to leave out it writes ``null``, an empty string or
+an empty list: ``{"task_id": "t1", "task_ids": null, "filters": {"AND": [...], "OR": [], "NOT": []}}``. Those are
+dropped here, before any check (and so is an optional object holding only such values, such as
+``"sort": {"field": null, "direction": null}``), so they neither conflict with the arguments that are given
+nor get refused as empty. A value that still conflicts (``offset: 5`` with a cursor) is refused by the checks as before.
+
+What is optional is read from the argument model's own JSON schema (its ``required`` lists), at every level the
+arguments nest: filter groups, conditions, sort. So a new argument, or a new tool's model, is covered by being
+declared. A condition's ``value`` is required, so ``"value": null`` still reaches the check that explains it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from .problems import UndecodableJSON, decode_json_text
+
+MAX_WALK_DEPTH = 24
+"""Levels of arguments walked (5 filter groups take ~12); deeper input is left to the checks, which refuse it."""
+MAX_BRANCH_DEPTH = 8
+"""``$ref``/``anyOf`` hops followed to find a node's concrete shapes."""
+
+
+def _blank(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, list | dict) and not value)
+
+
+def is_absent(value: Any) -> bool:
+    """null, a blank string, an empty list, or an object holding nothing else (``{"field": null, ...}``)."""
+    return _blank(value) or (isinstance(value, dict) and all(_blank(item) for item in value.values()))
+
+
+@cache
+def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema(mode="validation")
+
+
+def without_absent(arguments: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """``arguments`` without the optional ones (at any depth) that are null, "", [] or {}."""
+    schema = _model_schema(model)
+    return _prune_object(dict(arguments), schema, schema.get("$defs", {}), 0)
+
+
+def _shapes(node: Any, definitions: dict[str, Any], hops: int = 0) -> list[dict[str, Any]]:
+    """The concrete schemas a node stands for: ``$ref`` followed, ``anyOf``/``oneOf`` flattened."""
+    if not isinstance(node, dict) or hops > MAX_BRANCH_DEPTH:
+        return []
+    if "$ref" in node:
+        return _shapes(definitions.get(str(node["$ref"]).rsplit("/", 1)[-1]), definitions, hops + 1)
+    options = node.get("anyOf") or node.get("oneOf")
+    if isinstance(options, list):
+        return [shape for option in options for shape in _shapes(option, definitions, hops + 1)]
+    return [node]
+
+
+def _prune(value: Any, node: Any, definitions: dict[str, Any], depth: int) -> Any:
+    if depth > MAX_WALK_DEPTH:
+        return value
+    shapes = _shapes(node, definitions)
+    objects = [shape for shape in shapes if shape.get("type") == "object" and "properties" in shape]
+    arrays = [shape for shape in shapes if shape.get("type") == "array" and "items" in shape]
+    if isinstance(value, str) and (objects or arrays):
+        try:
+            decoded = decode_json_text(value)  # the checks decode JSON texts too; they refuse what is undecodable
+        except UndecodableJSON:
+            return value
+        if isinstance(decoded, dict | list):
+            value = decoded
+    if isinstance(value, dict) and objects:
+        # the shape that declares most of the given keys: a condition (field, operator, value) or a group
+        best = max(objects, key=lambda shape: sum(1 for key in value if key in shape["properties"]))
+        return _prune_object(value, best, definitions, depth + 1)
+    if isinstance(value, list) and arrays:
+        return [_prune(item, arrays[0]["items"], definitions, depth + 1) for item in value]
+    return value
+
+
+def _prune_object(
+    value: dict[Any, Any], node: dict[str, Any], definitions: dict[str, Any], depth: int
+) -> dict[str, Any]:
+    properties: dict[str, Any] = node.get("properties", {})
+    required = set(node.get("required", ()))
+    result: dict[Any, Any] = {}
+    for key, item in value.items():
+        if isinstance(key, str) and key in properties:
+            item = _prune(item, properties[key], definitions, depth)
+            if key not in required and is_absent(item):
+                continue
+        result[key] = item
+    return result
