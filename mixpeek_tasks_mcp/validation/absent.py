@@ -2,10 +2,11 @@
 
 Strict function calling (OpenAI's strict tools, the Agents SDK's strict option, the ``openai-strict`` schema
 profile) makes a model fill every property, so for what it means to leave out it writes ``null``, an empty string or
-an empty list: ``{"task_id": "t1", "task_ids": null, "filters": {"AND": [...], "OR": [], "NOT": []}}``. Those are
-dropped here, before any check (and so is an optional object holding only such values, such as
-``"sort": {"field": null, "direction": null}``), so they neither conflict with the arguments that are given
-nor get refused as empty. A value that still conflicts (``offset: 5`` with a cursor) is refused by the checks as before.
+an empty list: ``{"task_id": "t1", "task_ids": null, "filters": {"AND": [...], "OR": [], "NOT": []}}``. Those
+are dropped here, before any check, and so is an optional object holding only such values, false flags or its
+keys' own defaults (``"sort": {"field": "", "direction": "desc"}``). So they neither conflict with the arguments
+that are given nor get refused as empty. A value that still conflicts (``offset: 5`` with a cursor) is refused
+by the checks as before.
 
 What is optional is read from the argument model's own JSON schema (its ``required`` lists), at every level the
 arguments nest: filter groups, conditions, sort. So a new argument, or a new tool's model, is covered by being
@@ -28,15 +29,21 @@ MAX_BRANCH_DEPTH = 8
 """``$ref``/``anyOf`` hops followed to find a node's concrete shapes."""
 
 
-def _blank(value: Any) -> bool:
+def is_absent(value: Any) -> bool:
+    """null, a blank string, an empty list or an empty object."""
     if isinstance(value, str):
         return not value.strip()
     return value is None or (isinstance(value, list | dict) and not value)
 
 
-def is_absent(value: Any) -> bool:
-    """null, a blank string, an empty list, or an object holding nothing else (``{"field": null, ...}``)."""
-    return _blank(value) or (isinstance(value, dict) and all(_blank(item) for item in value.values()))
+def _holds_nothing(value: dict[Any, Any], shape: dict[str, Any]) -> bool:
+    """An object whose every value is absent, false, or its key's own default: ``{"field": "", "direction":
+    "desc"}`` for a sort, ``{"case_sensitive": false}`` for a filter group with only empty lists."""
+    properties: dict[str, Any] = shape.get("properties", {})
+    return all(
+        is_absent(item) or item is False or (key in properties and properties[key].get("default", None) == item)
+        for key, item in value.items()
+    )
 
 
 @cache
@@ -76,12 +83,23 @@ def _prune(value: Any, node: Any, definitions: dict[str, Any], depth: int) -> An
         if isinstance(decoded, dict | list):
             value = decoded
     if isinstance(value, dict) and objects:
-        # the shape that declares most of the given keys: a condition (field, operator, value) or a group
-        best = max(objects, key=lambda shape: sum(1 for key in value if key in shape["properties"]))
-        return _prune_object(value, best, definitions, depth + 1)
+        shape = _best_shape(value, objects)
+        return _prune_object(value, shape, definitions, depth + 1)
     if isinstance(value, list) and arrays:
         return [_prune(item, arrays[0]["items"], definitions, depth + 1) for item in value]
     return value
+
+
+def _best_shape(value: dict[Any, Any], objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """The object shape that declares most of the given keys: a condition (field, operator, value) or a group."""
+    return max(objects, key=lambda shape: sum(1 for key in value if key in shape["properties"]))
+
+
+def _empty_object(value: Any, node: Any, definitions: dict[str, Any]) -> bool:
+    if not isinstance(value, dict):
+        return False
+    objects = [shape for shape in _shapes(node, definitions) if shape.get("type") == "object" and "properties" in shape]
+    return bool(objects) and _holds_nothing(value, _best_shape(value, objects))
 
 
 def _prune_object(
@@ -93,7 +111,7 @@ def _prune_object(
     for key, item in value.items():
         if isinstance(key, str) and key in properties:
             item = _prune(item, properties[key], definitions, depth)
-            if key not in required and is_absent(item):
+            if key not in required and (is_absent(item) or _empty_object(item, properties[key], definitions)):
                 continue
         result[key] = item
     return result
