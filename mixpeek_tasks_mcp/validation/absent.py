@@ -4,7 +4,8 @@ Strict function calling (OpenAI's strict tools, the Agents SDK's strict option, 
 profile) makes a model fill every property, so for what it means to leave out it writes ``null``, an empty string or
 an empty list: ``{"task_id": "t1", "task_ids": null, "filters": {"AND": [...], "OR": [], "NOT": []}}``. Those
 are dropped here, before any check, and so is an optional object holding only such values, false flags or its
-keys' own defaults (``"sort": {"field": "", "direction": "desc"}``). So they neither conflict with the arguments
+keys' own defaults (``"sort": {"field": "", "direction": "desc"}``), and ``false`` for an optional flag that
+defaults to null (``case_sensitive``: off either way). So they neither conflict with the arguments
 that are given nor get refused as empty. A value that still conflicts (``offset: 5`` with a cursor) is refused
 by the checks as before.
 
@@ -102,6 +103,14 @@ def _empty_object(value: Any, node: Any, definitions: dict[str, Any]) -> bool:
     return bool(objects) and _holds_nothing(value, _best_shape(value, objects))
 
 
+def _off_flag(value: Any, node: Any, definitions: dict[str, Any]) -> bool:
+    """``false`` for an optional flag whose default is null: off, as leaving it out is (``case_sensitive``)."""
+    if value is not False or not isinstance(node, dict) or node.get("default") is not None:
+        return False
+    kinds = {shape.get("type") for shape in _shapes(node, definitions)}
+    return kinds <= {"boolean", "null"} and "boolean" in kinds
+
+
 def _prune_object(
     value: dict[Any, Any], node: dict[str, Any], definitions: dict[str, Any], depth: int
 ) -> dict[str, Any]:
@@ -111,7 +120,8 @@ def _prune_object(
     for key, item in value.items():
         if isinstance(key, str) and key in properties:
             item = _prune(item, properties[key], definitions, depth)
-            if key not in required and (is_absent(item) or _empty_object(item, properties[key], definitions)):
+            blank = is_absent(item) or _off_flag(item, properties[key], definitions)
+            if key not in required and (blank or _empty_object(item, properties[key], definitions)):
                 continue
         result[key] = item
     return result
