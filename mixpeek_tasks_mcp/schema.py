@@ -12,7 +12,8 @@ optionality through ``required`` instead of ``anyOf [T, null]``, ``anyOf`` inste
 from __future__ import annotations
 
 import copy
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -49,9 +50,16 @@ NESTED_GROUP = {
 DROPPED_KEYS = frozenset({"title", "$defs", "additionalProperties", "discriminator"})
 
 
+@cache
+def model_schema(model: type[BaseModel], mode: Literal["validation", "serialization"] = "validation") -> dict[str, Any]:
+    """Pydantic's JSON schema of the model, made once per process (start-up builds it for tools/list; the checker
+    reads its ``required`` lists, see ``validation.absent``). Shared: never mutate it."""
+    return model.model_json_schema(mode=mode)
+
+
 def self_contained_schema(model: type[BaseModel], *, mode: str = "validation") -> dict[str, Any]:
     """The model's JSON schema, inlined and simplified (see the module docstring)."""
-    raw = model.model_json_schema(mode="validation" if mode == "validation" else "serialization")
+    raw = model_schema(model, "validation" if mode == "validation" else "serialization")
     definitions: dict[str, Any] = raw.get("$defs", {})
     result = _simplify(raw, definitions, ())
     if not isinstance(result, dict) or result.get("type") != "object":

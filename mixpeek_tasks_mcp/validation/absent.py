@@ -17,11 +17,11 @@ declared. A condition's ``value`` is required, so ``"value": null`` still reache
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
 
+from ..schema import model_schema
 from .problems import UndecodableJSON, decode_json_text
 
 MAX_WALK_DEPTH = 24
@@ -47,14 +47,9 @@ def _holds_nothing(value: dict[Any, Any], shape: dict[str, Any]) -> bool:
     )
 
 
-@cache
-def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema(mode="validation")
-
-
 def without_absent(arguments: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any]:
     """``arguments`` without the optional ones (at any depth) that are null, "", [] or {}."""
-    schema = _model_schema(model)
+    schema = model_schema(model, "validation")
     return _prune_object(dict(arguments), schema, schema.get("$defs", {}), 0)
 
 
