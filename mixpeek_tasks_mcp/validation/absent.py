@@ -48,7 +48,7 @@ def _holds_nothing(value: dict[Any, Any], shape: dict[str, Any]) -> bool:
 
 
 def without_absent(arguments: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any]:
-    """``arguments`` without the optional ones (at any depth) that are null, "", [] or {}."""
+    """``arguments`` without the optional ones, at any depth, that hold nothing (see the module docstring)."""
     schema = model_schema(model, "validation")
     return _prune_object(dict(arguments), schema, schema.get("$defs", {}), 0)
 

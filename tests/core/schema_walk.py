@@ -9,33 +9,33 @@ from typing import Any
 import anyio
 from mcp import Client
 
-from mixpeek_tasks_mcp.schema_profiles import SCHEMA_PROFILES
+from mixpeek_tasks_mcp.schema_profiles import SCHEMA_PROFILES, SchemaProfile
 from mixpeek_tasks_mcp.server import build_server
 from mixpeek_tasks_mcp.settings import Settings
 
 PROFILES = SCHEMA_PROFILES
 
 
-async def listed_tools_async(profile: str = "default") -> list[dict[str, Any]]:
+async def listed_tools_async(profile: SchemaProfile = "default") -> list[dict[str, Any]]:
     """tools/list through a real client session, as a host receives it."""
-    async with Client(build_server(Settings(api_key=None, schema_profile=profile))) as client:  # type: ignore[arg-type]
+    async with Client(build_server(Settings(api_key=None, schema_profile=profile))) as client:
         result = await client.list_tools()
     return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in result.tools]
 
 
 @cache
-def _listed(profile: str) -> tuple[dict[str, Any], ...]:
+def _listed(profile: SchemaProfile) -> tuple[dict[str, Any], ...]:
     return tuple(anyio.run(listed_tools_async, profile))
 
 
-def listed_tools(profile: str = "default") -> list[dict[str, Any]]:
+def listed_tools(profile: SchemaProfile = "default") -> list[dict[str, Any]]:
     """tools/list for ``profile`` (from a sync test: its own event loop, once per profile)."""
     import copy
 
     return copy.deepcopy(list(_listed(profile)))
 
 
-def every_schema(profile: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def every_schema(profile: SchemaProfile) -> Iterator[tuple[str, dict[str, Any]]]:
     """(``tool inputSchema``, schema) for every tool's input and output schema."""
     for tool in listed_tools(profile):
         for which in ("inputSchema", "outputSchema"):

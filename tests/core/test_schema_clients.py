@@ -25,6 +25,8 @@ from anthropic.lib._parse._transform import transform_schema
 from google.genai import types as genai
 from google.genai._mcp_utils import mcp_to_gemini_tool
 
+from mixpeek_tasks_mcp.schema_profiles import SchemaProfile
+
 from .schema_walk import PROFILES, every_schema, listed_tools, schema_nodes
 
 NPM = Path(__file__).parent.parent / "npm"
@@ -32,12 +34,12 @@ NODE = NPM / "node_modules" / ".bin" / "node"
 CASES = [(profile, name) for profile in PROFILES for name, _ in every_schema(profile)]
 
 
-def schema_of(profile: str, name: str) -> dict[str, Any]:
+def schema_of(profile: SchemaProfile, name: str) -> dict[str, Any]:
     return dict(every_schema(profile))[name]
 
 
 @pytest.mark.parametrize(("profile", "name"), CASES)
-def test_every_node_has_a_type(profile: str, name: str) -> None:
+def test_every_node_has_a_type(profile: SchemaProfile, name: str) -> None:
     """Typeless nodes make Anthropic's transform_schema raise and leave Gemini guessing."""
     for path, node, _ in schema_nodes(schema_of(profile, name)):
         assert "type" in node or node.get("anyOf"), f"{name} {path} has no type: {node}"
@@ -46,12 +48,12 @@ def test_every_node_has_a_type(profile: str, name: str) -> None:
 
 
 @pytest.mark.parametrize(("profile", "name"), CASES)
-def test_json_schema_2020_12_meta_schema(profile: str, name: str) -> None:
+def test_json_schema_2020_12_meta_schema(profile: SchemaProfile, name: str) -> None:
     jsonschema.Draft202012Validator.check_schema(schema_of(profile, name))
 
 
 @pytest.mark.parametrize(("profile", "name"), CASES)
-def test_google_genai_schema_and_function_declaration(profile: str, name: str) -> None:
+def test_google_genai_schema_and_function_declaration(profile: SchemaProfile, name: str) -> None:
     schema = schema_of(profile, name)
     parsed = genai.Schema.model_validate(schema)
     assert parsed.type == genai.Type.OBJECT
@@ -72,7 +74,7 @@ def test_google_genai_mcp_bridge_on_the_default_profile() -> None:
 
 
 @pytest.mark.parametrize(("profile", "name"), CASES)
-def test_anthropic_transform_schema(profile: str, name: str) -> None:
+def test_anthropic_transform_schema(profile: SchemaProfile, name: str) -> None:
     schema = schema_of(profile, name)
     transformed = transform_schema(schema)
     assert transformed["type"] == "object"
@@ -80,7 +82,7 @@ def test_anthropic_transform_schema(profile: str, name: str) -> None:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_openai_agents_strict_conversion(profile: str) -> None:
+def test_openai_agents_strict_conversion(profile: SchemaProfile) -> None:
     """What the Agents SDK's MCP utility does with convert_schemas_to_strict=True; on the strict profile the
     schema is already strict, so the conversion changes nothing."""
     for tool in listed_tools(profile):

@@ -178,11 +178,12 @@ async def test_wait_for_task_with_every_field_filled(
 ) -> None:
     """task_id: null beside task_ids, task_ids: [] beside task_id, a null selection beside either: no conflict."""
     first, second = await finished_task_ids(settings, 2)
-    given = {
+    calls: dict[str, dict[str, Any]] = {
         "task_id": {"task_id": first},
         "task_ids": {"task_ids": [first, second], "until": "any"},
         "selection": {"status": "FAILED", "until": "none_active"},
-    }[what]
+    }
+    given = calls[what]
     filled = await answers_the_same(sandbox, settings, profile, "wait_for_task", given, style)
     if what == "task_ids":
         assert filled["task_id"] in (None, "")
@@ -194,7 +195,7 @@ async def test_what_still_conflicts_is_refused_as_before(
 ) -> None:
     """Blanks are absent, but values that are there still meet the same checks."""
     settings = settings.model_copy(update={"schema_profile": profile})
-    cases = [
+    cases: list[tuple[str, dict[str, Any], str]] = [
         ("list_tasks", {"offset": 5, "cursor": "abc", "status": None, "filters": None}, "not both"),
         ("list_tasks", {"limit": 500, "sort": None}, "from 1 to 100"),
         ("list_tasks", {"filters": {"AND": [], "OR": [], "NOT": [], "case_sensitive": True}}, "has no conditions"),
