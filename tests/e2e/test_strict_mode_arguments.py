@@ -78,7 +78,8 @@ def fill(node: dict[str, Any], given: dict[str, Any], style: Style) -> dict[str,
 
 def comparable(result: Any) -> tuple[str, Any]:
     """The answer without what differs between two identical calls a moment apart (elapsed times)."""
-    text = re.sub(r"\d+(\.\d+)? ?s\b", "<s>", text_of(result))
+    text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<now>", text_of(result))  # the clock ages are given against
+    text = re.sub(r"\b\d+(\.\d+)? ?[smhd]\b", "<t>", text)  # elapsed times and ages
     structured = dict(result.structured_content or {})
     structured.pop("waited_seconds", None)
     for line in structured.get("tasks") or []:
