@@ -6,6 +6,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
+from .batches import BatchBook
 from .faults import FaultState
 from .requestlog import RequestLog
 from .simulator import LiveSimulator, Timeline
@@ -24,3 +25,8 @@ class SandboxState:
     rng_lock: threading.Lock = field(default_factory=threading.Lock)
     timestamps: bool = True
     """Whether /v1 task JSON carries created_at/updated_at (Mixpeek does not document them)."""
+    batches: BatchBook = field(init=False)
+    """The batches behind the /v1 batch routes, derived from the tasks or made by /_sandbox/batches."""
+
+    def __post_init__(self) -> None:
+        self.batches = BatchBook(self.store, self.timeline)
