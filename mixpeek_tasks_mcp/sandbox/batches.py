@@ -194,8 +194,8 @@ class BatchBook:
             error_summary[item["error_type"]] = error_summary.get(item["error_type"], 0) + 1
         if "sparse_batch" in batch.quirks:
             return {"batch_id": batch.batch_id, "bucket_id": batch.bucket_id, "status": status}
-        primary = self._task(batch.task_id) or {}
-        failure = primary.get("error") if status == "FAILED" else None
+        failing = [self._task(t.task_id) for t in batch.tiers if self.tier_status(t) == "FAILED"]
+        failure = next((str(doc["error"]) for doc in failing if doc and doc.get("error")), None)
         tiers = [self._tier_view(tier) for tier in batch.tiers]
         current = max((t["tier_num"] for t in tiers if t["task_id"] is not None), default=0)
         return {
