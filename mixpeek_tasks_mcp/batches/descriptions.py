@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 INSPECT_BATCH_DESCRIPTION = """What exactly went wrong in one Mixpeek batch: its status (e.g. FAILED, or \
-COMPLETED_WITH_ERRORS when some objects failed) and lifecycle, each tier's status and Ray job, failed objects counted by class (transient, permanent, resource) with examples, the failing \
+COMPLETED_WITH_ERRORS when some objects failed) and lifecycle, each tier's status and Ray job, failed objects \
+counted by class (transient, permanent, resource) with examples, the failing \
 tier's log tail (last lines, capped, fenced as untrusted text), a sample of failed documents, and the literal next \
 calls (list_tasks and wait_for_task for the batch; retry_batch when transient failures may succeed on a retry). \
 Read-only. Use it after triage_tasks or list_tasks name a batch.

@@ -174,7 +174,7 @@ class TasksApi:
         if isinstance(task_id, BatchTarget):
             query = {name: request.query_params[name] for name in request.query_params}
             status, payload = dispatch_batch(self.state.batches, operation, task_id, query, _decode_json(body))
-            return json_response(status, payload)
+            return json_response(status, json.dumps(payload) if isinstance(payload, str) else payload)
         if operation == "list_tasks":
             query = {name: request.query_params[name] for name in request.query_params}
             decoded = _decode_json(body)
