@@ -23,7 +23,7 @@ from ..poller import credentials_identity
 from ..statuses import ACTIVE
 from ..summary import quote_untrusted
 from .arguments import CancelTasksArguments, RetryBatchArguments
-from .confirm import ConfirmationBook, confirm
+from .confirm import ConfirmationBook, confirm, refused
 from .inspect import batch_filter, fetch_batch
 from .output import ActionResult, NextCall
 from .reading import BatchFacts, class_counts, int_of, read_batch, text_of
@@ -313,6 +313,12 @@ async def run_action(
     credentials: Credentials,
 ) -> CallToolResult | InputRequiredResult:
     """Plan, confirm, act: the whole life of one write call."""
+    bound = checked.model_dump(mode="json", exclude={"confirmation_token"}, exclude_none=True)
+    identity = credentials_identity(credentials)
+    if checked.confirmation_token is not None:
+        problem = book.check(checked.confirmation_token, tool, bound, identity)
+        if problem:
+            raise refused(tool, problem)
     if isinstance(checked, CancelTasksArguments):
         plan = await plan_cancel(checked, batches, tasks, credentials)
     else:
@@ -320,10 +326,7 @@ async def run_action(
     if plan.nothing_to_do:
         text = f"{plan.nothing_to_do} Nothing was sent to Mixpeek."
         return _result(text, ActionResult(action=plan.action, outcome="nothing_to_do", preview=plan.preview))
-    bound = checked.model_dump(mode="json", exclude={"confirmation_token"}, exclude_none=True)
-    decision = await confirm(
-        ctx, book, tool, bound, credentials_identity(credentials), plan.question, checked.confirmation_token
-    )
+    decision = await confirm(ctx, book, tool, bound, identity, plan.question, checked.confirmation_token)
     if isinstance(decision, InputRequiredResult):
         return decision
     if isinstance(decision, tuple):

@@ -71,6 +71,13 @@ class ConfirmationBook:
 
     def redeem(self, token: str, tool: str, arguments: Mapping[str, Any], identity: str) -> str | None:
         """None when the token is good for exactly this call (it is used up); else why it is refused."""
+        problem = self.check(token, tool, arguments, identity)
+        if problem is None:
+            del self._pending[token]
+        return problem
+
+    def check(self, token: str, tool: str, arguments: Mapping[str, Any], identity: str) -> str | None:
+        """Like redeem, without using the token up (a bad token is refused before anything is read)."""
         pending = self._pending.get(token)
         if pending is None:
             return "this confirmation_token is unknown or was already used"
@@ -81,7 +88,6 @@ class ConfirmationBook:
             return "this confirmation_token was issued to another API key"
         if pending.tool != tool or pending.digest != digest(tool, arguments):
             return "this confirmation_token was issued for other arguments; it confirms only its own exact call"
-        del self._pending[token]
         return None
 
 
@@ -91,7 +97,7 @@ def form_supported(ctx: Context[Any, Any]) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-def _refused(tool: str, why: str) -> ToolError:
+def refused(tool: str, why: str) -> ToolError:
     return ToolError(
         f"{tool} was not confirmed: {why}. Nothing was sent to Mixpeek. Call {tool} again without "
         "confirmation_token for a fresh preview and token."
@@ -121,13 +127,13 @@ async def confirm(
     if token is not None:
         problem = book.redeem(token, tool, arguments, identity)
         if problem:
-            raise _refused(tool, problem)
+            raise refused(tool, problem)
         return "go"
     state = ctx.request_state
     if state is not None:
         problem = book.redeem(state, tool, arguments, identity)
         if problem:
-            raise _refused(tool, problem.replace("confirmation_token", "confirmation"))
+            raise refused(tool, problem.replace("confirmation_token", "confirmation"))
         return _answer((ctx.input_responses or {}).get(INPUT_KEY))
     if form_supported(ctx):
         if ctx.session.can_send_request:
