@@ -161,3 +161,42 @@ async def test_hostile_log_content_stays_bounded_and_fenced(batch_sandbox: Runni
     assert "emoji 🚀 and CJK 日本語 survive" in text
     assert data["log"]["total_lines"] > 15_000
     assert "earlier lines not shown" in text and "control or escape characters replaced" in text
+
+
+async def test_triage_groups_name_the_inspect_call_of_their_largest_batch(batch_sandbox: RunningSandbox) -> None:
+    message = "Feature extractor 'clip-vit-l14' timed out after 600s on 2400 objects"
+    batch_sandbox.create_tasks(
+        [
+            {
+                "task_type": "api_buckets_batches_process",
+                "status": "FAILED",
+                "error": message,
+                "additional_data": {"batch_id": batch_id, "bucket_id": "bkt_triage"},
+            }
+            for batch_id in ["btch_triage_big"] * 3 + ["btch_triage_small"]
+        ]
+    )
+    async with session(batch_settings(batch_sandbox)) as client:
+        result = await client.call_tool("triage_tasks", {"filters": {"additional_data.bucket_id": "bkt_triage"}})
+    assert not result.is_error, text_of(result)
+    (group,) = result.structured_content["groups"]
+    assert group["inspect_call"] == {"batch_id": "btch_triage_big"}
+    assert 'inspect_batch {"batch_id":"btch_triage_big"}' in text_of(result)
+
+
+async def test_explain_task_sends_batch_tasks_to_inspect_batch(batch_sandbox: RunningSandbox) -> None:
+    view = failing_batch(batch_sandbox, "btch_explain01")
+    task_id = view["tier_tasks"][1]["task_id"]
+    async with session(batch_settings(batch_sandbox)) as client:
+        prompt = await client.get_prompt("explain_task", {"task_id": task_id})
+    text = getattr(prompt.messages[-1].content, "text", "")
+    assert 'call inspect_batch {"batch_id": "btch_explain01"}' in text
+
+
+async def test_the_retry_prompt_walks_inspect_confirm_retry_wait(batch_sandbox: RunningSandbox) -> None:
+    async with session(batch_settings(batch_sandbox, allow_writes=True)) as client:
+        prompt = await client.get_prompt("retry", {"batch_id": "btch_x1", "bucket_id": "bkt_products"})
+    text = getattr(prompt.messages[0].content, "text", "")
+    assert 'inspect_batch {"batch_id": "btch_x1", "bucket_id": "bkt_products"}' in text
+    assert '"retry_mode": "transient_only"' in text and "confirmation_token" in text and "wait_for_task" in text
+    assert "Never confirm for them" in text
