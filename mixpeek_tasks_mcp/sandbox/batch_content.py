@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
+from typing import Any
+
+from .timeutil import now_iso
 
 FAILURE_TEXTS: dict[str, tuple[str, ...]] = {
     "transient": (
@@ -48,3 +52,25 @@ def ray_log(rng: random.Random, tier: int, outcome: str, error: object, *, lines
     else:
         out.append(f"INFO pipeline.py:230 -- {extractor} finished: all objects written")
     return "\n".join(out)
+
+
+def whole(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def seed_of(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def failed_record(rng: random.Random, tier: int, error_type: str, collection: str | None) -> dict[str, Any]:
+    """A FailedObjectRecord (object_id, error, error_type, timestamp) plus where it failed."""
+    template = rng.choice(FAILURE_TEXTS[error_type])
+    return {
+        "object_id": f"obj_{rng.getrandbits(40):010x}",
+        "error": template.format(secs=rng.choice((30, 60, 120)), mib=rng.randint(2049, 9000)),
+        "error_type": error_type,
+        "timestamp": now_iso(),
+        "tier_num": tier,
+        "collection_id": collection,
+        "retry_count": 0,
+    }

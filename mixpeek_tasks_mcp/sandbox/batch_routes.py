@@ -16,8 +16,8 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .batch_content import ray_log
-from .batches import QUIRKS, Batch, BatchBook, Tier, failed_record
+from .batch_content import failed_record, ray_log
+from .batches import QUIRKS, Batch, BatchBook, Tier
 from .errors import ApiError, field_error, validation_error
 from .simulator import lifecycle_steps
 from .store import TaskRecord

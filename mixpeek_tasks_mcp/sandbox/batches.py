@@ -10,14 +10,13 @@ none (logs, failed documents, retry) the sandbox picks a plausible one, and ``qu
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..statuses import ACTIVE
-from .batch_content import FAILURE_TEXTS, ray_log
+from .batch_content import failed_record, ray_log, seed_of, whole
 from .errors import ApiError
 from .simulator import TERMINAL, Timeline, apply_patch, lifecycle_steps
 from .store import TaskRecord, TaskStore
@@ -51,6 +50,8 @@ class Tier:
     collection_ids: list[str] = field(default_factory=list)
     ray_job_id: str | None = None
     logs: str | None = None
+    logs_at: str = field(default_factory=now_iso)
+    """When the log tail was captured (``ray_job_logs_captured_at``)."""
 
 
 @dataclass
@@ -68,28 +69,6 @@ class Batch:
     retry_seconds: float = 2.0
     created_at: str = field(default_factory=now_iso)
     reason: str | None = None
-
-
-def _whole(value: object, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _seed(text: str) -> int:
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
-
-
-def failed_record(rng: random.Random, tier: int, error_type: str, collection: str | None) -> dict[str, Any]:
-    """A FailedObjectRecord (object_id, error, error_type, timestamp) plus where it failed."""
-    template = rng.choice(FAILURE_TEXTS[error_type])
-    return {
-        "object_id": f"obj_{rng.getrandbits(40):010x}",
-        "error": template.format(secs=rng.choice((30, 60, 120)), mib=rng.randint(2049, 9000)),
-        "error_type": error_type,
-        "timestamp": now_iso(),
-        "tier_num": tier,
-        "collection_id": collection,
-        "retry_count": 0,
-    }
 
 
 class BatchBook:
@@ -128,9 +107,9 @@ class BatchBook:
             return None
         record = next((r for r in records if r.doc.get("task_type") == PROCESS_TYPE), records[0])
         doc, data = record.doc, record.doc.get("additional_data") or {}
-        rng = random.Random(_seed(batch_id))
-        total = max(1, min(_whole(data.get("total_tiers"), 1), 8))
-        current = max(0, min(_whole(data.get("current_tier"), 0), total - 1))
+        rng = random.Random(seed_of(batch_id))
+        total = max(1, min(whole(data.get("total_tiers"), 1), 8))
+        current = max(0, min(whole(data.get("current_tier"), 0), total - 1))
         collections = [str(c) for c in data.get("collection_ids") or []]
         tiers = []
         for number in range(total):
@@ -144,7 +123,7 @@ class BatchBook:
                 logs = ray_log(rng, number, RAY_FINAL.get(str(doc.get("status")), "FAILED"), doc.get("error"))
             job = f"raysubmit_{rng.getrandbits(64):016x}"
             tiers.append(Tier(number, task, status, collection, job, logs))
-        count = _whole(data.get("object_count"), 100)
+        count = whole(data.get("object_count"), 100)
         failed: list[dict[str, Any]] = []
         if doc.get("status") in ("FAILED", "COMPLETED_WITH_ERRORS"):
             for _ in range(min(count, rng.randint(4, 30))):
@@ -236,7 +215,7 @@ class BatchBook:
             "ray_job_id": tier.ray_job_id if started else None,
             "ray_job_status": ray,
             "ray_job_logs": tier.logs,
-            "ray_job_logs_captured_at": now_iso() if tier.logs else None,
+            "ray_job_logs_captured_at": tier.logs_at if tier.logs else None,
         }
 
     def logs(self, batch: Batch, tier_num: int | None) -> Any:
@@ -358,7 +337,7 @@ class BatchBook:
             return answer
 
     def _rerun(self, batch: Batch, tier: Tier, documents: list[dict[str, Any]], mode: str) -> dict[str, Any]:
-        rng = random.Random(_seed(f"{batch.batch_id}:{tier.tier_num}:{now_iso()}"))
+        rng = random.Random(seed_of(f"{batch.batch_id}:{tier.tier_num}:{now_iso()}"))
         task_id = f"task_{rng.getrandbits(64):016x}"
         stays_failed = [item for item in documents if item["error_type"] != "transient"]
         final = "COMPLETED_WITH_ERRORS" if stays_failed else "COMPLETED"
@@ -397,6 +376,7 @@ class BatchBook:
                     healed = {id(item) for item in documents if item["error_type"] == "transient"}
                     batch.failed = [item for item in batch.failed if id(item) not in healed]
                     tier.logs = ray_log(rng, tier.tier_num, "SUCCEEDED", error, lines=10)
+                    tier.logs_at = now_iso()
 
         self.timeline.call_later(batch.retry_seconds + 0.05, settle, task_id)
         return {"tier_num": tier.tier_num, "task_id": task_id, "documents": len(documents)}
