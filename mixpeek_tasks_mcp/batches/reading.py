@@ -3,6 +3,7 @@ type, and noted when missing or odd. Nothing here raises on odd JSON; it says wh
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,15 @@ LOG_KEYS = ("logs", "ray_job_logs", "log", "stdout", "output", "text")
 
 def text_of(value: Any, limit: int = ERROR_CHARS) -> str | None:
     return clip(value, limit) if isinstance(value, str) and value.strip() else None
+
+
+def word_of(value: Any) -> str | None:
+    """A status-like value (FAILED, RUNNING, extracting): letters, digits and _ only, so a hostile one cannot
+    carry a sentence into a preview or a confirmation form."""
+    if not isinstance(value, str):
+        return None
+    word = re.sub(r"[^A-Za-z0-9_]", "", value)[:40]
+    return word or None
 
 
 def int_of(value: Any) -> int | None:
@@ -82,7 +92,7 @@ def _failed(item: Any) -> FailedDocument | None:
     )
     kind = next((item[k] for k in ("error_type", "class", "type", "category") if isinstance(item.get(k), str)), None)
     tier = int_of(item.get("tier_num"))
-    kind = kind.strip().lower() if kind else None
+    kind = (word_of(kind) or "").lower() or None
     return FailedDocument(clip(object_id, ID_CHARS) if object_id else None, text_of(error), kind, tier)
 
 
@@ -93,8 +103,8 @@ def read_batch(batch_id: str, raw: Any) -> BatchFacts:
         facts.missing.append(f"the batch answer is {_kind(raw)}, not an object: no status, tiers or failures")
         return facts
     facts.bucket_id = text_of(raw.get("bucket_id"), ID_CHARS)
-    facts.status = text_of(raw.get("status"), 40)
-    facts.lifecycle = text_of(raw.get("lifecycle"), 40)
+    facts.status = word_of(raw.get("status"))
+    facts.lifecycle = word_of(raw.get("lifecycle"))
     facts.reason = (
         text_of(raw.get("failure_reason")) or text_of(raw.get("lifecycle_reason")) or text_of(raw.get("error"))
     )
@@ -121,10 +131,10 @@ def read_batch(batch_id: str, raw: Any) -> BatchFacts:
             facts.tiers.append(
                 Tier(
                     tier_num=number if number is not None else index,
-                    status=text_of(item.get("status"), 40),
+                    status=word_of(item.get("status")),
                     task_id=text_of(item.get("task_id"), ID_CHARS),
                     ray_job_id=text_of(item.get("ray_job_id"), ID_CHARS),
-                    ray_job_status=text_of(item.get("ray_job_status"), 40),
+                    ray_job_status=word_of(item.get("ray_job_status")),
                     logs=item["ray_job_logs"] if isinstance(item.get("ray_job_logs"), str) else None,
                     errors=[e for e in errors if e],
                 )
