@@ -23,13 +23,13 @@ from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock, SystemClock
 from .descriptions import LIST_TASKS_DESCRIPTION, TRIAGE_TASKS_DESCRIPTION, WAIT_FOR_TASK_DESCRIPTION
 from .output import ListTasksResult, TriageResult, WaitResult
-from .poller import Poller
 from .schema import self_contained_schema
 from .settings import Settings
 from .summary import list_result
 from .triage.stuck import ProgressMemory
 from .validation import InvalidArguments, check_list_tasks, check_triage_tasks, check_wait_for_task
-from .waiting import Backoff, BackoffMemory
+from .waits.poller import Poller
+from .waits.schedule import Backoff, BackoffMemory
 
 if TYPE_CHECKING:
     from .batches.confirm import ConfirmationBook
@@ -133,7 +133,7 @@ async def wait_for_task_tool(
         )
     except InvalidArguments as refusal:
         raise ToolError(refusal.render()) from None
-    from .waits import Progress, answer_wait  # on first use, like triage: start-up loads neither
+    from .waits.answer import Progress, answer_wait  # on first use, like triage: start-up loads neither
 
     progress = Progress(ctx.report_progress, checked.timeout_seconds)
     try:

@@ -19,9 +19,9 @@ from ..batches_client import BatchesClient
 from ..bounds import clip
 from ..client import Credentials, MixpeekError, TasksClient
 from ..models import ListTasksRequest
-from ..poller import credentials_identity
 from ..statuses import ACTIVE
 from ..summary import quote_untrusted
+from ..waits.poller import credentials_identity
 from .arguments import CancelTasksArguments, RetryBatchArguments
 from .confirm import ConfirmationBook, confirm, refused
 from .inspect import batch_filter, fetch_batch
