@@ -28,15 +28,16 @@ def batch_sandbox() -> Iterator[RunningSandbox]:
 
 
 def batch_settings(sandbox: RunningSandbox, **overrides: Any) -> Settings:
-    """Default settings on the sandbox, except: no request budget (this sandbox sets no rate limit, and the
-    budget has its own tests), short retry pauses. ``allow_writes`` only where a test turns it on."""
+    """Default settings on the sandbox, except: a request budget of 600 a minute, the Pro-tier limit this sandbox
+    advertises and enforces per key (the default 10 is the Free tier's, and would make each flow wait seconds per
+    request), and short retry pauses. ``allow_writes`` only where a test turns it on."""
     sandbox.clear_faults()
     sandbox.clear_requests()
     values: dict[str, Any] = {
         "api_key": SecretStr(SECRET_KEY),
         "api_base": sandbox.base_url,
         "retry_after_cap": 1.0,
-        "max_requests_per_minute": 0,
+        "max_requests_per_minute": 600,
         **overrides,
     }
     return Settings(**values)
