@@ -18,8 +18,14 @@ LIST_KEYS = ("results", "documents", "failed_documents", "items", "data", "faile
 LOG_KEYS = ("logs", "ray_job_logs", "log", "stdout", "output", "text")
 
 
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
 def text_of(value: Any, limit: int = ERROR_CHARS) -> str | None:
-    return clip(value, limit) if isinstance(value, str) and value.strip() else None
+    """A text from Mixpeek, clipped, its lone surrogates (JSON escapes can carry them, UTF-8 cannot) replaced."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return clip(_SURROGATES.sub("�", value), limit)
 
 
 def word_of(value: Any) -> str | None:
@@ -93,7 +99,7 @@ def _failed(item: Any) -> FailedDocument | None:
     kind = next((item[k] for k in ("error_type", "class", "type", "category") if isinstance(item.get(k), str)), None)
     tier = int_of(item.get("tier_num"))
     kind = (word_of(kind) or "").lower() or None
-    return FailedDocument(clip(object_id, ID_CHARS) if object_id else None, text_of(error), kind, tier)
+    return FailedDocument(text_of(object_id, ID_CHARS), text_of(error), kind, tier)
 
 
 def read_batch(batch_id: str, raw: Any) -> BatchFacts:
