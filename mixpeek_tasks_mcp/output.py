@@ -185,6 +185,11 @@ class ErrorGroup(_Compact):
         description="Arguments for list_tasks that list this group's tasks.",
         json_schema_extra=_TRIAGE_LIST_CALL_KEYS,
     )
+    inspect_call: dict[str, Any] | None = Field(
+        default=None,
+        description="Arguments for inspect_batch on the group's largest batch: its tiers, logs, failed documents.",
+        json_schema_extra={"properties": {"batch_id": {"type": "string"}}},
+    )
 
 
 class StuckTask(_Compact):

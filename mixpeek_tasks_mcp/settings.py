@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         default=1_000, ge=1, le=100_000, description="Streamable HTTP sessions; beyond it the oldest idle one ends."
     )
 
+    # Write tools (issue 20)
+    allow_writes: bool = Field(
+        default=False,
+        description="Offer the write tools cancel_tasks and retry_batch (each still asks for confirmation). "
+        "Off: they are not listed at all. Only the operator sets this; no client header can.",
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("api_base")
