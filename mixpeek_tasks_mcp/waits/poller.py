@@ -380,7 +380,9 @@ class Poller:
         else:
             if observation.task is not None:
                 entry.estimator.observe(observation.task, now)
-            delay = entry.estimator.next_delay(now, self.backoff.delay(entry.attempt, self.rng))
+            backoff = self.backoff.delay(entry.attempt, self.rng)
+            # the estimate may bring the next poll earlier than the backoff's, never later
+            delay = min(backoff, entry.estimator.next_delay(now, backoff))
             entry.attempt += 1
             entry.due = now + delay
             self._reschedule_deadlines(entry, now)
