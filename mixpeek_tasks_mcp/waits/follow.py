@@ -170,7 +170,7 @@ async def wait_many(
         for task_id in new:
             followed[task_id] = known.pop(task_id) if task_id in known else Followed(task_id)
         subscription.follow(new)
-        for task in looked.tasks:
+        for task in reversed(looked.tasks):  # oldest first, as a batch's tiers ran
             if task.task_id not in followed:
                 item = known.setdefault(task.task_id, Followed(task.task_id))
                 if not item.finished:

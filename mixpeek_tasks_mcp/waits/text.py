@@ -134,7 +134,8 @@ def many_text(result: WaitResult, *, selection: str | None, during: Collection[s
                 line.finished_at, line.seen_after_seconds, during=line.task_id in during, now=now
             )
         shown = row_line(line.task) if line.task is not None else line.task_id
-        text = f"- {line.outcome}: {shown}{when}"
+        row, newline, error = shown.partition("\n")  # the time goes on the row, before its error line
+        text = f"- {line.outcome}: {row}{when}{newline}{error}"
         if line.error:
             text += f"\n  {quote_untrusted(line.error, 240)}"
         lines.append(text)
