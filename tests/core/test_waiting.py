@@ -7,6 +7,7 @@ task is blocked, so the schedule (backoff, memory, estimate) is exactly the one 
 from __future__ import annotations
 
 import itertools
+import random
 from typing import Any
 
 import pytest
@@ -14,6 +15,9 @@ import pytest
 from mixpeek_tasks_mcp.client import Credentials, MixpeekError, TaskNotFoundError
 from mixpeek_tasks_mcp.clock import VirtualClock
 from mixpeek_tasks_mcp.models import ListTasksResponse, TaskResponse
+from mixpeek_tasks_mcp.sandbox.simulator import apply_patch, lifecycle_steps
+from mixpeek_tasks_mcp.waits import poller as poller_module
+from mixpeek_tasks_mcp.waits.estimate import FinishEstimator
 from mixpeek_tasks_mcp.waits.follow import wait_one
 from mixpeek_tasks_mcp.waits.poller import Poller
 from mixpeek_tasks_mcp.waits.rules import WaitOutcome
@@ -193,6 +197,35 @@ async def test_an_over_estimated_queue_is_seen_on_the_backoffs_schedule() -> Non
     _, plain, _ = await waited(finishing_at(4.0), 45)
     assert outcome.outcome == "success"
     assert calls == pytest.approx(plain), "the same polls as the plain backoff: the estimate delayed nothing"
+
+
+@pytest.mark.parametrize("seed", range(5))
+async def test_aiming_at_a_tiered_batchs_finish_never_sees_it_later_than_the_backoff(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sandbox's own lifecycle of an 8-tier, 10-minute batch: the estimate adds polls, it never moves the
+    backoff's (extra polls once advanced the backoff's attempts, and so saw this batch later in 15 of 21 runs)."""
+    doc = {"task_id": "t1", "task_type": "api_buckets_batches_process", "status": "PENDING"}
+    doc["additional_data"] = {"total_tiers": 8}
+    steps = lifecycle_steps(random.Random(seed), doc, 600.0, "COMPLETED")
+
+    def batch(now: float) -> TaskResponse:
+        state = dict(doc)
+        for at, patch in steps:
+            if at <= now:
+                state = apply_patch(state, patch)
+        return TaskResponse.model_validate(state)
+
+    aimed, aimed_calls, _ = await waited(batch, 900)
+    monkeypatch.setattr(poller_module, "FinishEstimator", PlainBackoff)
+    plain, plain_calls, _ = await waited(batch, 900)
+    assert aimed.outcome == plain.outcome == "success"
+    assert aimed_calls[-1] <= plain_calls[-1], "seen finished no later than the plain backoff sees it"
+
+
+class PlainBackoff(FinishEstimator):
+    def next_delay(self, now: float, backoff_delay: float) -> float:
+        return backoff_delay
 
 
 def test_backoff_memory_forgets_stale_and_old_entries() -> None:
