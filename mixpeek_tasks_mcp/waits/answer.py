@@ -22,10 +22,8 @@ from .follow import Followed, ManyOutcome, wait_many, wait_one
 from .poller import Poller
 from .rules import finish_time, iso
 from .selection import describe, summarize, surveyor
-from .text import many_text, one_text
+from .text import MAX_TASK_LINES, many_text, one_text
 
-MAX_TASK_LINES = 50
-"""Most task lines in an answer (the ids a call may name, and the tasks a selection wait follows)."""
 ReportProgress = Callable[[float, float | None, str | None], Awaitable[None]]
 PROGRESS_STEP = 0.001
 """Progress must increase with every notification, even two within one rounded second."""
@@ -167,13 +165,13 @@ def _many_answer(
 ) -> tuple[str, WaitResult]:
     """The structured answer, within the size bounds together with its text: when every task's line does not
     fit, the first lines that do are kept and ``tasks_left_out`` says how many are not."""
-    items = outcome.every_task()[:MAX_TASK_LINES] if selection is not None else list(outcome.followed.values())
+    items = outcome.every_task() if selection is not None else list(outcome.followed.values())
     during = {
         item.task_id
         for item in items
         if item.finished and (item.seen_running or (item.task is not None and _finished_since(item.task, started)))
     }
-    lines = [_line(item) for item in items[:MAX_TASK_LINES]]
+    lines = [_line(item) for item in items]
     running = [item.task_id for item in outcome.followed.values() if not item.finished]
     verdict = {"all": "all_finished", "any": "any_finished", "none_active": "none_active"}[outcome.until]
     if outcome.matched == 0:
@@ -202,6 +200,7 @@ def _many_answer(
     def text(result: WaitResult) -> str:
         return many_text(result, selection=selection, during=during)
 
-    kept = most_that_fit(len(lines), lambda n: within(text(shortened(n)), shortened(n)))
+    # at most MAX_TASK_LINES lines, and fewer when they do not fit; tasks_left_out counts the others
+    kept = most_that_fit(min(len(lines), MAX_TASK_LINES), lambda n: within(text(shortened(n)), shortened(n)))
     result = shortened(kept)
     return text(result), result

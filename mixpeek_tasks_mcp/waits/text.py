@@ -19,6 +19,8 @@ from ..summary import DATA_NOTE, quote_untrusted, row_line
 from .selection import MAX_FOLLOWED
 
 MAX_RUNNING_IDS_IN_TEXT = 50
+MAX_TASK_LINES = 50
+"""Most task lines in an answer (the ids a call may name, and the tasks a selection wait follows)."""
 OUTCOME_TEXT = {
     "success": "finished successfully",
     "partial": "finished with errors (some items failed)",
@@ -141,8 +143,9 @@ def many_text(result: WaitResult, *, selection: str | None, during: Collection[s
         lines.append(text)
     if result.tasks_left_out:
         lines.append(
-            f"Lines of {result.tasks_left_out} more task(s) are left out to keep this answer under "
-            f"{MAX_TEXT_CHARS:,} characters; the counts above and the ids below cover every task."
+            f"Lines of {result.tasks_left_out} more task(s) are left out (an answer shows at most "
+            f"{MAX_TASK_LINES} task lines, within {MAX_TEXT_CHARS:,} characters); the counts above cover every task"
+            + (", and the ids below every running one." if result.still_running else ".")
         )
     if any(line.task is not None and line.task.error for line in lines_in):
         lines.append(DATA_NOTE)
