@@ -129,7 +129,7 @@ def watch_arguments(arguments: Arguments) -> dict[str, Any]:
         raise refuse("watch", "give batch_id (e.g. btch_abc123) or task_ids (comma-separated), exactly one.")
     if batch:
         batch = _identifier("watch", "batch_id", batch)
-        call: dict[str, Any] = {"batch_id": batch}  # until none_active: no task of the batch is active
+        call: dict[str, Any] = {"batch_id": batch, "until": "none_active"}  # no task of the batch is active
     else:
         ids = [part for part in re.split(r"[\s,]+", ids_text.strip("[]")) if part.strip("\"'")]
         ids = list(dict.fromkeys(part.strip("\"'") for part in ids))

@@ -122,16 +122,16 @@ async def _one(
         stop_statuses={status.value for status in checked.wait_for or ()},
         on_poll=on_poll,
     )
+    finished = is_final(classify(outcome.task.status))
     next_call = None
     if outcome.outcome == "timed_out":  # the poller remembers where the backoff got to
         if "wait_for" in keep:  # as the agent gave it
             keep = {**keep, "wait_for": [status.value for status in checked.wait_for or ()]}
         next_call = {"task_id": task_id, **keep}
-    finished = is_final(classify(outcome.task.status))
     result = WaitResult(
         task=task_row(outcome.task),
         finished_at=iso(finish_time(outcome.task)),
-        seen_after_seconds=round(outcome.waited, 2) if outcome.outcome != "timed_out" else None,
+        seen_after_seconds=round(outcome.waited, 2) if finished else None,
         outcome=outcome.outcome,
         finished=finished,
         waited_seconds=round(outcome.waited, 2),

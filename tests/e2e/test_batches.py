@@ -254,7 +254,7 @@ async def test_the_watch_prompt_on_a_batch_waits_until_none_is_active(
         prompt = await client.get_prompt("watch", {"batch_id": batch})
         text = "\n".join(getattr(message.content, "text", "") for message in prompt.messages)
         start = re.search(r"Call (wait_for_task) (\{.*?\})\. ", text)
-        assert start is not None and json.loads(start.group(2)) == {"batch_id": batch}, text
+        assert start is not None and json.loads(start.group(2)) == {"batch_id": batch, "until": "none_active"}, text
         result = await client.call_tool("wait_for_task", {**json.loads(start.group(2)), "timeout_seconds": 20})
     structured = result.structured_content
     assert structured is not None, text_of(result)
