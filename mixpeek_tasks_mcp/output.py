@@ -137,7 +137,7 @@ class SelectionSummary(_Compact):
     """Selection waits (a batch): every task known to match, finished or not."""
 
     read: int | None = Field(
-        default=None, description="Tasks these figures cover when fewer than `matched` (the newest ones)."
+        default=None, description="Tasks these figures cover when fewer than `matched` (the newest and the active)."
     )
     finished: int = Field(description="Tasks finished (any outcome), of `matched`.")
     counts: dict[str, int] = Field(description="Tasks per outcome.", json_schema_extra=_OUTCOME_COUNT_KEYS)

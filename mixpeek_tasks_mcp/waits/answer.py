@@ -21,7 +21,7 @@ from ..summary import task_row
 from .follow import Followed, ManyOutcome, wait_many, wait_one
 from .poller import Poller
 from .rules import finish_time, iso
-from .selection import describe, summarize, surveyor
+from .selection import selection_name, summarize, surveyor
 from .text import MAX_TASK_LINES, many_text, one_text
 
 ReportProgress = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -97,7 +97,7 @@ async def answer_wait(
         report=report,
     )
     next_call = {**selection.model_dump(mode="json", exclude_none=True), "until": "none_active", **keep}
-    return _many_answer(outcome, next_call, started, describe(selection))
+    return _many_answer(outcome, next_call, started, selection_name(selection))
 
 
 async def _one(

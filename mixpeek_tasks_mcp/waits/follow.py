@@ -180,7 +180,8 @@ async def wait_many(
     def matched() -> int | None:
         if looked is None:
             return None
-        return len(followed) + len(known) + max(0, looked.total - len(looked.tasks))
+        # tasks that left the selection while followed (a status selection) still count; none counts twice
+        return max(looked.total, len(followed) + len(known))
 
     def not_followed() -> int:
         if looked is None:

@@ -131,7 +131,7 @@ def summarize(known: Iterable[TaskResponse], matched: int) -> SelectionSummary:
     )
 
 
-def describe(selection: TaskSelection) -> str:
+def selection_name(selection: TaskSelection) -> str:
     """'batch btch_x' for a batch alone, else the selection as its JSON."""
     if selection.batch_id and selection == TaskSelection(batch_id=selection.batch_id):
         return f"batch {selection.batch_id}"

@@ -98,7 +98,7 @@ def _figures(summary: SelectionSummary, matched: int) -> list[str]:
         assert moment is not None
         parts.append(f"last finished {finished} ({ago(moment, datetime.now(UTC))})")
     if summary.read is not None:
-        parts.append(f"figures from the newest {summary.read} of the {matched} tasks")
+        parts.append(f"figures from {summary.read} of the {matched} tasks (the newest and the active ones)")
     return [" · ".join(parts)] if parts else []
 
 

@@ -311,3 +311,31 @@ async def test_an_over_estimated_queue_is_seen_on_the_backoffs_schedule(
     structured = result.structured_content
     assert structured is not None, text_of(result)
     assert structured["outcome"] == "success", "the change after the second poll was seen before the deadline"
+
+
+async def test_a_batch_larger_than_a_page_follows_its_oldest_active_tasks_and_says_what_its_figures_cover(
+    sandbox: RunningSandbox, settings: Settings
+) -> None:
+    batch = new_batch()
+    data = {"batch_id": batch, "object_count": 2}
+    old = sandbox.create_tasks(
+        [
+            {"task_type": BATCH_TYPE, "status": "IN_PROGRESS", "additional_data": data, "created_at": minutes_ago(60)}
+            for _ in range(5)
+        ]
+    )
+    sandbox.create_tasks(
+        [
+            {"task_type": BATCH_TYPE, "status": "COMPLETED", "additional_data": data, "created_at": minutes_ago(30)}
+            for _ in range(115)
+        ]
+    )
+    async with session(settings) as client:
+        result = await client.call_tool("wait_for_task", {"batch_id": batch, "timeout_seconds": 0})
+    structured = result.structured_content
+    assert structured is not None, text_of(result)
+    assert structured["outcome"] == "timed_out" and structured["matched"] == 120
+    assert sorted(structured["still_running"]) == sorted(task["task_id"] for task in old)
+    assert structured["summary"]["read"] == 105 and structured["summary"]["finished"] == 100
+    assert len(structured["tasks"]) + structured["tasks_left_out"] == 105
+    assert "figures from 105 of the 120 tasks (the newest and the active ones)" in text_of(result)
