@@ -120,18 +120,16 @@ action. Add the tasks flagged as stuck, and say so if the scan's coverage line s
 
 
 def watch_arguments(arguments: Arguments) -> dict[str, Any]:
-    """The wait_for_task arguments for a batch (every matching task until none is active) or task ids (until
-    any finishes, so each is reported as it does)."""
+    """The wait_for_task arguments for a batch (``batch_id``: until no task of it is active; a finished batch
+    answers at once with its outcome) or task ids (until any finishes, so each is reported as it does; the
+    answer's next_call waits for the rest)."""
     batch = arguments.get("batch_id", "").strip()
     ids_text = arguments.get("task_ids", "").strip()
     if bool(batch) == bool(ids_text):
         raise refuse("watch", "give batch_id (e.g. btch_abc123) or task_ids (comma-separated), exactly one.")
     if batch:
         batch = _identifier("watch", "batch_id", batch)
-        call: dict[str, Any] = {
-            "filters": {"AND": [{"field": "additional_data.batch_id", "operator": "eq", "value": batch}]},
-            "until": "none_active",
-        }
+        call: dict[str, Any] = {"batch_id": batch, "until": "none_active"}  # no task of the batch is active
     else:
         ids = [part for part in re.split(r"[\s,]+", ids_text.strip("[]")) if part.strip("\"'")]
         ids = list(dict.fromkeys(part.strip("\"'") for part in ids))
@@ -147,7 +145,7 @@ def watch_arguments(arguments: Arguments) -> dict[str, Any]:
 
 async def watch_prompt(arguments: Arguments, ctx: Context[Any, Any]) -> list[Message]:
     call = watch_arguments(arguments)
-    what = f"batch {call['filters']['AND'][0]['value']}" if "filters" in call else f"{len(call['task_ids'])} task(s)"
+    what = f"batch {call['batch_id']}" if "batch_id" in call else f"{len(call['task_ids'])} task(s)"
     text = f"""Watch Mixpeek {what} until every task has finished.
 1. Call {_call("wait_for_task", call)}. It returns when tasks finish or after its time budget (about 45 s).
 2. Each time it returns, report the tasks that finished since your last report: id, outcome, and the error \

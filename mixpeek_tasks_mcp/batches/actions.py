@@ -24,7 +24,7 @@ from ..summary import quote_untrusted
 from ..waits.poller import credentials_identity
 from .arguments import CancelTasksArguments, RetryBatchArguments
 from .confirm import ConfirmationBook, confirm, refused
-from .inspect import batch_filter, fetch_batch
+from .inspect import fetch_batch
 from .output import ActionResult, NextCall
 from .reading import BatchFacts, class_counts, int_of, read_batch, text_of
 
@@ -174,10 +174,9 @@ async def act(
     credentials: Credentials,
 ) -> tuple[str, ActionResult]:
     """Send the write and report what Mixpeek said."""
-    selection = batch_filter(getattr(checked, "batch_id", None) or "")
     wait_batch = NextCall(
         tool="wait_for_task",
-        arguments={"filters": selection, "until": "none_active"},
+        arguments={"batch_id": getattr(checked, "batch_id", None) or "", "until": "none_active"},
         why="wait until none of the batch's tasks is running",
     )
     if isinstance(checked, CancelTasksArguments) and plan.action == "kill_tasks":

@@ -106,14 +106,13 @@ def examples(documents: list[FailedDocument]) -> list[FailedRow]:
 
 
 def next_calls(facts: BatchFacts, bucket: str | None, classes: dict[str, int], writes: bool) -> list[NextCall]:
-    selection = batch_filter(facts.batch_id)
-    calls = [NextCall(tool="list_tasks", arguments={"filters": selection}, why="the batch's tasks, newest first")]
+    calls = [NextCall(tool="list_tasks", arguments={"batch_id": facts.batch_id}, why="the batch's tasks, newest first")]
     located = {"batch_id": facts.batch_id, **({"bucket_id": bucket} if bucket else {})}
     if facts.active:
         calls.append(
             NextCall(
                 tool="wait_for_task",
-                arguments={"filters": selection, "until": "none_active"},
+                arguments={"batch_id": facts.batch_id, "until": "none_active"},
                 why="wait until none of its tasks is running",
             )
         )

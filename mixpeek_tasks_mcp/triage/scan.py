@@ -48,7 +48,7 @@ async def scan(
 ) -> ScanOutcome:
     request = ListTasksRequest.model_validate(
         {
-            **selection.model_dump(exclude_none=True, by_alias=True),
+            **selection.api_keys(),  # batch_id as the API takes it: a condition in filters
             "sort": SortOption(field="created_at", direction=SortDirection.DESC),
         }
     )

@@ -77,12 +77,12 @@ def _validated(tool: str, model: type[Any], clean: dict[str, Any]) -> Any:
         raise InvalidArguments(tool, [problem]) from None
 
 
-SELECTION_ARGUMENTS = ("status", "task_type", "filters", "search")
+SELECTION_ARGUMENTS = ("status", "task_type", "filters", "search", "batch_id")
 
 
 def check_selection(checker: FilterChecker, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """The selecting arguments every task-selecting tool shares (status, task_type, filters, search), checked
-    and normalized; problems go to ``checker``."""
+    """The selecting arguments every task-selecting tool shares (status, task_type, filters, search,
+    batch_id), checked and normalized; problems go to ``checker``."""
     clean: dict[str, Any] = {}
     for name in SELECTION_ARGUMENTS:
         value = arguments.get(name)
@@ -95,6 +95,8 @@ def check_selection(checker: FilterChecker, arguments: Mapping[str, Any]) -> dic
                 clean[name] = checker.task_type(name, value)
             elif name == "filters":
                 clean[name] = checker.filters(name, value)
+            elif name == "batch_id":
+                clean[name] = checker.batch_id(name, value)
             else:
                 clean[name] = checker.text(name, value, 200)
     return clean
@@ -237,7 +239,8 @@ def _task_id(checker: Checker, path: str, value: Any) -> str | None:
 
 
 def _check_what_to_wait_on(checker: FilterChecker, arguments: Mapping[str, Any], clean: dict[str, Any]) -> None:
-    """Exactly one of task_id, task_ids, or a selection (status/task_type/filters/search), and a fitting until."""
+    """Exactly one of task_id, task_ids, or a selection (status/task_type/filters/search/batch_id), and a fitting
+    until."""
     task_id = arguments.get("task_id")
     task_ids = checker.decode("task_ids", arguments["task_ids"]) if arguments.get("task_ids") is not None else None
     if task_ids is UNDECODED:
@@ -250,7 +253,7 @@ def _check_what_to_wait_on(checker: FilterChecker, arguments: Mapping[str, Any],
         checker.fail(
             "task_id",
             "is required: the id of the task to wait on (list_tasks shows ids); or task_ids for several tasks, "
-            'or status/task_type/filters/search with until "none_active".',
+            'or batch_id (or status/task_type/filters/search) with until "none_active".',
         )
     elif len(given) > 1:
         checker.fail(
@@ -287,7 +290,7 @@ def _check_task_ids(checker: Checker, task_ids: Any, clean: dict[str, Any]) -> N
         checker.fail(
             "task_ids",
             f"has {len(task_ids)} ids; at most {MAX_WAIT_TASK_IDS} per call. Split them, or wait on a "
-            'selection (e.g. filters on additional_data.batch_id) with until "none_active".',
+            'selection (e.g. batch_id) with until "none_active".',
         )
     else:
         ids = [_task_id(checker, f"task_ids[{i}]", value) for i, value in enumerate(task_ids)]

@@ -76,6 +76,9 @@ class Entry:
     attempt: int
     due: float
     estimator: FinishEstimator
+    backoff_due: float = 0.0
+    """When the plain backoff polls next: an estimate may bring ``due`` before it, never after it, and its own
+    extra polls do not advance it (so the backoff's schedule is the same with or without estimates)."""
     watchers: set[Subscription] = field(default_factory=set)
     last: Observation | None = None
     in_flight: bool = False
@@ -380,9 +383,13 @@ class Poller:
         else:
             if observation.task is not None:
                 entry.estimator.observe(observation.task, now)
-            delay = entry.estimator.next_delay(now, self.backoff.delay(entry.attempt, self.rng))
-            entry.attempt += 1
-            entry.due = now + delay
+            if now >= entry.backoff_due - self.window:  # the backoff's own poll (or one coalesced with it)
+                # from its own due time when checked early with others: the backoff's grid, with or without aims
+                entry.backoff_due = max(now, entry.backoff_due) + self.backoff.delay(entry.attempt, self.rng)
+                entry.attempt += 1
+            # the estimate may bring the next poll earlier than the backoff's, never later
+            backoff = entry.backoff_due - now
+            entry.due = now + min(backoff, entry.estimator.next_delay(now, backoff))
             self._reschedule_deadlines(entry, now)
         for watcher in list(entry.watchers):
             watcher.deliver(entry.task_id, observation)
