@@ -82,9 +82,10 @@ def comparable(result: Any) -> tuple[str, Any]:
     text = re.sub(r"\b\d+(\.\d+)? ?[smhd]\b", "<t>", text)  # elapsed times and ages
     structured = dict(result.structured_content or {})
     structured.pop("waited_seconds", None)
+    structured.pop("seen_after_seconds", None)
     for line in structured.get("tasks") or []:
         if isinstance(line, dict):
-            line.pop("finished_after_seconds", None)
+            line.pop("seen_after_seconds", None)
     return text, structured
 
 
