@@ -44,14 +44,19 @@ def shares(counter: Counter[str]) -> list[Share] | None:
 class Neighbour:
     """Another scanned group as a drill-down filter must avoid it: its signature and the texts it remembers."""
 
-    display: str
     texts: frozenset[str] | None
+    folded: tuple[str, ...]
+    """Its signature and texts, case-folded once (``contains`` is case-insensitive on the API)."""
+
+    @classmethod
+    def of(cls, display: str, texts: set[str] | None) -> Neighbour:
+        known = frozenset(texts) if texts is not None else None
+        return cls(known, tuple(text.casefold() for text in (display, *(known or ()))))
 
     def caught_by(self, runs: list[str]) -> bool:
-        """Would ``contains`` on every run match one of its tasks? (ASCII case-insensitive, as the API is.)"""
+        """Would ``contains`` on every run match one of its tasks?"""
         folded = [run.casefold() for run in runs]
-        candidates = [self.display, *(self.texts or ())]
-        return any(all(run in text.casefold() for run in folded) for text in candidates)
+        return any(all(run in text for run in folded) for text in self.folded)
 
 
 def _choose_runs(own: list[str], others: Sequence[Neighbour]) -> tuple[list[str], list[Neighbour]]:
@@ -156,10 +161,7 @@ def build_groups(
     ranked = sorted(groups.values(), key=lambda group: (-group.count, group.key))
     with_error = sum(group.count for group in ranked) or 1
     texts = {group.key: display(group.key, group.known) for group in ranked}
-    neighbours = {
-        group.key: Neighbour(texts[group.key], frozenset(group.texts) if group.texts is not None else None)
-        for group in ranked
-    }
+    neighbours = {group.key: Neighbour.of(texts[group.key], group.texts) for group in ranked}
     shown = ranked[:MAX_GROUPS]
     result = []
     for group in shown:
