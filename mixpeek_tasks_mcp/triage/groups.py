@@ -110,7 +110,8 @@ def _selection_conditions(selection: TaskSelection) -> tuple[dict[str, Any], lis
 def list_call(
     group: GroupTally, text: str, selection: TaskSelection, others: Sequence[Neighbour], *, defaulted: bool
 ) -> dict[str, Any] | None:
-    """Arguments for list_tasks that list this group's tasks (None when its text has no literal part).
+    """Arguments for list_tasks that list this group's tasks (None when nothing can tell them apart: no literal
+    part in its signature and too many or too long texts to match exactly).
 
     ``defaulted``: the selection is triage's default (problem and active statuses); the group's own statuses
     are narrower, so it is left out."""
