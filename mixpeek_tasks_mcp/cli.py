@@ -30,6 +30,7 @@ SETTINGS_FLAGS: dict[str, tuple[str, type, str]] = {
     "request_burst": ("--request-burst", int, "Requests the budget allows back to back."),
     "wait_default_seconds": ("--wait-default-seconds", float, "Default wait_for_task budget."),
     "wait_max_seconds": ("--wait-max-seconds", float, "Largest wait_for_task budget allowed."),
+    "schema_profile": ("--schema-profile", str, "default, or openai-strict for OpenAI strict function calling."),
     "log_level": ("--log-level", str, "DEBUG, INFO, WARNING or ERROR (logs go to stderr)."),
 }
 HTTP_FLAGS: dict[str, tuple[str, type, str]] = {

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .schema_profiles import SchemaProfile
+
 DEFAULT_API_BASE = "https://api.mixpeek.com"
 DEFAULT_REQUESTS_PER_MINUTE = 10.0
 """Mixpeek's Free tier as /troubleshoot/limits publishes it (10 rpm); /operations/rate-limits-quotas says 60 RPM,
@@ -45,6 +47,13 @@ class Settings(BaseSettings):
     # wait_for_task
     wait_default_seconds: float = Field(default=45.0, ge=0, description="Default wait budget of one call.")
     wait_max_seconds: float = Field(default=600.0, ge=0, le=3600, description="Largest wait budget allowed.")
+
+    # What tools/list advertises
+    schema_profile: SchemaProfile = Field(
+        default="default",
+        description="Input schemas as every client takes them (default), or openai-strict: every property "
+        "required (nullable where optional), additionalProperties false, constraints in the descriptions.",
+    )
 
     # HTTP transports
     transport: Transport = Field(default="stdio", description="stdio, sse or streamable-http.")

@@ -22,13 +22,14 @@ from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock, SystemClock
 from .descriptions import LIST_TASKS_DESCRIPTION, TRIAGE_TASKS_DESCRIPTION, WAIT_FOR_TASK_DESCRIPTION
 from .output import ListTasksResult, TriageResult, WaitResult
-from .poller import Poller
 from .schema import self_contained_schema
+from .schema_profiles import SchemaProfile, for_profile
 from .settings import Settings
 from .summary import list_result
 from .triage.stuck import ProgressMemory
 from .validation import InvalidArguments, check_list_tasks, check_triage_tasks, check_wait_for_task
-from .waiting import Backoff, BackoffMemory
+from .waits.poller import Poller
+from .waits.schedule import Backoff, BackoffMemory
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ async def wait_for_task_tool(
         )
     except InvalidArguments as refusal:
         raise ToolError(refusal.render()) from None
-    from .waits import Progress, answer_wait  # on first use, like triage: start-up loads neither
+    from .waits.answer import Progress, answer_wait  # on first use, like triage: start-up loads neither
 
     progress = Progress(ctx.report_progress, checked.timeout_seconds)
     try:
@@ -226,7 +227,18 @@ def triage_input_schema(settings: Settings) -> dict[str, Any]:
     )
 
 
+def with_schema_profile(tools: list[Tool], profile: SchemaProfile) -> list[Tool]:
+    """The tools with their input schemas in ``profile`` (``MIXPEEK_SCHEMA_PROFILE``); every tool passes here."""
+    if profile == "default":
+        return tools
+    return [tool.model_copy(update={"parameters": for_profile(tool.parameters, profile)}) for tool in tools]
+
+
 def build_tools(settings: Settings) -> list[Tool]:
+    return with_schema_profile(_tools(settings), settings.schema_profile)
+
+
+def _tools(settings: Settings) -> list[Tool]:
     return [
         _tool(
             list_tasks,
