@@ -230,6 +230,16 @@ class ErrorGroup(_Compact):
         description="Arguments for inspect_batch on the group's largest batch: its tiers, logs, failed documents.",
         json_schema_extra={"properties": {"batch_id": {"type": "string"}}},
     )
+    failed_documents: int | None = Field(
+        default=None,
+        description="Documents failed in the group's tasks that report it (partial failures); absent if none do.",
+    )
+    documents_of: int | None = Field(
+        default=None, description="Documents those tasks processed in all, when the API gives it."
+    )
+    documents_reported_by: int | None = Field(
+        default=None, description="How many of the group's tasks report their failed documents."
+    )
 
 
 class StuckTask(_Compact):
@@ -262,6 +272,15 @@ class TriageResult(_Compact):
     groups: list[ErrorGroup] = Field(description="Largest first.")
     more_groups: int = Field(default=0, description="Groups left out of `groups` (the long tail).")
     more_groups_tasks: int = Field(default=0, description="Tasks in the groups left out.")
+    canceled_without_error: int = Field(
+        default=0,
+        description="CANCELED tasks with no error text: counted apart, not a failure cause (nor in with_error).",
+    )
+    canceled_list_call: dict[str, Any] | None = Field(
+        default=None,
+        description="Arguments for list_tasks that list those canceled tasks.",
+        json_schema_extra=_TRIAGE_LIST_CALL_KEYS,
+    )
     active: int = Field(description="Scanned tasks that are PENDING, QUEUED, IN_PROGRESS or PROCESSING.")
     stuck_count: int = Field(default=0, description="Active tasks that look stuck (`stuck` lists the worst).")
     stuck: list[StuckTask]
