@@ -42,6 +42,7 @@ HTTP_FLAGS: dict[str, tuple[str, type, str]] = {
     "http_max_connections": ("--http-max-connections", int, "Open HTTP connections allowed (default 1000)."),
     "session_idle_timeout": ("--session-idle-timeout", float, "Idle seconds before a session ends (default 1800)."),
     "max_sessions": ("--max-sessions", int, "Streamable HTTP sessions kept; oldest idle ends first (default 1000)."),
+    "metrics_port": ("--metrics-port", int, "Serve /metrics on this port (no token) instead of the MCP port."),
 }
 
 
@@ -66,7 +67,7 @@ def settings_from_args(args: argparse.Namespace, **overrides: Any) -> Settings:
     for name in ("allowed_hosts", "allowed_origins"):
         if getattr(args, name, None):
             given[name] = getattr(args, name)
-    for name in ("stateless_http", "allow_key_passthrough"):
+    for name in ("stateless_http", "allow_key_passthrough", "traces", "metrics"):
         if getattr(args, name, False):
             given[name] = True
     settings = Settings(**{**given, **overrides})
@@ -131,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Let HTTP clients send their own Mixpeek key in X-Mixpeek-Api-Key.",
     )
+    serve.add_argument("--traces", action="store_true", help="Export OpenTelemetry traces (OTLP, OTEL_* settings).")
+    serve.add_argument("--metrics", action="store_true", help="Serve Prometheus metrics at /metrics (HTTP only).")
 
     commands.add_parser(
         "sandbox", help="Run the offline Mixpeek-compatible Tasks API.", add_arguments=_sandbox_arguments

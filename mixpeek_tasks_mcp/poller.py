@@ -30,6 +30,7 @@ from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock
 from .estimate import FinishEstimator
 from .models import ListTasksRequest, TaskResponse
+from .observability import hooks as observe
 from .statuses import classify, is_final
 from .waiting import Backoff, BackoffMemory
 
@@ -305,6 +306,7 @@ class Poller:
             for identity, entries in self._take_due():
                 group.start_soon(self._check, identity, entries)
 
+    @observe.poller_batch
     async def _check(self, identity: str, entries: list[Entry]) -> None:
         self.stats.batches += 1
         try:

@@ -1,0 +1,180 @@
+"""The seams other modules call, with nothing behind them until ``install`` puts a recorder in place.
+
+Off (the default) every hook is a call into a no-op ``Recorder`` and every decorator a pass-through, so the
+server imports nothing of OpenTelemetry's SDK or prometheus-client at start-up (bench/coldstart.py). Where each
+must be called (the coordinator wires the same calls into rewritten modules):
+
+- ``mixpeek_request``: decorates ``TasksClient._request(self, method, path, credentials, ...)``, one logical
+  Mixpeek call with its retries: an HTTP span (method, route template, status, retries, budget wait) and the
+  request counters.
+- ``mixpeek_attempt``: decorates ``TasksClient._send(...)``, one HTTP attempt: its status (or ``network_error``,
+  ``timeout``, ``too_large``) feeds the attempt counter, the 429 counter and the retry count.
+- ``budget_wait(key_label, seconds)``: each time a request sleeps for the request budget.
+- ``learned_limit(key_label, per_minute)``: whenever a key's budget (configured or learned from
+  ``X-RateLimit-*`` headers) is set or changes.
+- ``poller_batch``: decorates ``Poller._check(self, identity, entries)``: a root span per batch, batches,
+  tasks checked and requests made (checks per request = coalescing); the poller's ``entry_count`` is read at
+  scrape time.
+- ``triage_page(number)``: a context manager around the request of one triage page (a span per page).
+- ``task_watch_started()`` / ``task_watch_ended()``: a resource subscription's watch of one task.
+- ``listen_stream_opened()`` / ``listen_stream_closed()``: a ``subscriptions/listen`` stream.
+- ``redis_state(up)`` / ``redis_error(operation)``: the shared-state backend, when one is configured.
+
+Key labels come from ``labels.key_label``; pass ``ALL_KEYS`` for a budget shared by every key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import Any, Concatenate, Final, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+S = TypeVar("S")
+
+ALL_KEYS: Final = "all"
+"""The key label of a budget shared by every key (the process-wide budget of budget.py)."""
+
+
+class Recorder:
+    """Does nothing: what every hook calls while observability is off. ``recorder.LiveRecorder`` overrides it."""
+
+    active = False
+
+    async def request(
+        self, call: Callable[[], Awaitable[Any]], method: str, path: str
+    ) -> Any:  # pragma: no cover - never called while inactive
+        return await call()
+
+    async def attempt(self, call: Callable[[], Awaitable[Any]]) -> Any:  # pragma: no cover
+        return await call()
+
+    async def batch(self, call: Callable[[], Awaitable[Any]], poller: object, tasks: int) -> Any:  # pragma: no cover
+        return await call()
+
+    def triage_page(self, number: int) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def budget_wait(self, key_label: str, seconds: float) -> None:
+        pass
+
+    def learned_limit(self, key_label: str, per_minute: float) -> None:
+        pass
+
+    def gauge_step(self, name: str, step: int) -> None:
+        pass
+
+    def redis_state(self, up: bool) -> None:
+        pass
+
+    def redis_error(self, operation: str) -> None:
+        pass
+
+
+_recorder: Recorder = Recorder()
+
+
+def install(recorder: Recorder) -> None:
+    """Put ``recorder`` behind every hook (observability.recorder.enable does this)."""
+    global _recorder
+    _recorder = recorder
+
+
+def uninstall() -> None:
+    """Back to the no-op recorder (tests that turned observability on in-process)."""
+    install(Recorder())
+
+
+def current() -> Recorder:
+    return _recorder
+
+
+def mixpeek_request(
+    fn: Callable[Concatenate[S, str, str, P], Awaitable[T]],
+) -> Callable[Concatenate[S, str, str, P], Coroutine[Any, Any, T]]:
+    """Decorates ``TasksClient._request(self, method, path, ...)``: one Mixpeek call, retries included."""
+
+    @functools.wraps(fn)
+    async def observed(self: S, method: str, path: str, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        recorder = _recorder
+        if not recorder.active:
+            return await fn(self, method, path, *args, **kwargs)
+        result: T = await recorder.request(lambda: fn(self, method, path, *args, **kwargs), method, path)
+        return result
+
+    return observed
+
+
+def mixpeek_attempt(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Decorates ``TasksClient._send``: one HTTP attempt; its result's ``.status`` (or its exception) is counted."""
+
+    @functools.wraps(fn)
+    async def observed(*args: P.args, **kwargs: P.kwargs) -> T:
+        recorder = _recorder
+        if not recorder.active:
+            return await fn(*args, **kwargs)
+        result: T = await recorder.attempt(lambda: fn(*args, **kwargs))
+        return result
+
+    return observed
+
+
+def poller_batch(
+    fn: Callable[[S, str, list[Any]], Awaitable[None]],
+) -> Callable[[S, str, list[Any]], Coroutine[Any, Any, None]]:
+    """Decorates ``Poller._check(self, identity, entries)``: one batch of checks made together."""
+
+    @functools.wraps(fn)
+    async def observed(self: S, identity: str, entries: list[Any]) -> None:
+        recorder = _recorder
+        if not recorder.active:
+            await fn(self, identity, entries)
+            return
+        await recorder.batch(lambda: fn(self, identity, entries), self, len(entries))
+
+    return observed
+
+
+@contextlib.contextmanager
+def triage_page(number: int) -> Iterator[None]:
+    """Around the request of triage page ``number`` (1-based): its span is the parent of the HTTP span."""
+    with _recorder.triage_page(number):
+        yield
+
+
+def budget_wait(key_label: str, seconds: float) -> None:
+    """A request sleeps ``seconds`` for the budget of ``key_label`` (``labels.key_label`` or ``ALL_KEYS``)."""
+    _recorder.budget_wait(key_label, seconds)
+
+
+def learned_limit(key_label: str, per_minute: float) -> None:
+    """The budget of ``key_label`` is now ``per_minute`` requests a minute (0 = unlimited)."""
+    _recorder.learned_limit(key_label, per_minute)
+
+
+def task_watch_started() -> None:
+    _recorder.gauge_step("task_watches", 1)
+
+
+def task_watch_ended() -> None:
+    _recorder.gauge_step("task_watches", -1)
+
+
+def listen_stream_opened() -> None:
+    _recorder.gauge_step("listen_streams", 1)
+
+
+def listen_stream_closed() -> None:
+    _recorder.gauge_step("listen_streams", -1)
+
+
+def redis_state(up: bool) -> None:
+    """The shared-state backend answered (``up``) or failed its last operation or health check."""
+    _recorder.redis_state(up)
+
+
+def redis_error(operation: str) -> None:
+    """One failed Redis operation (a short fixed name such as ``publish`` or ``get``; never data)."""
+    _recorder.redis_error(operation)

@@ -1,0 +1,282 @@
+"""What the hooks do once observability is on: spans (when traces are) and figures (when metrics are).
+
+``enable(settings)`` is called by ``build_server`` (and by the CLI before it binds anything, so a missing
+extra is a clear start-up error). It is idempotent: one recorder, one tracer provider, one registry per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..settings import Settings
+from . import hooks
+from .config import Wanted, wanted
+from .labels import KEY_LABELS, route_template
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span, Tracer
+
+    from .metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class UpstreamCall:
+    """One logical Mixpeek call while it runs: what its attempts and budget waits were."""
+
+    method: str
+    route: str
+    attempts: int = 0
+    last_status: str | None = None
+    budget_wait: float = 0.0
+
+
+@dataclass
+class Batch:
+    """One poller batch while it runs: the Mixpeek calls made for it (its GETs run in child tasks)."""
+
+    tasks: int
+    requests: int = 0
+
+
+_call: ContextVar[UpstreamCall | None] = ContextVar("mixpeek_upstream_call", default=None)
+_batch: ContextVar[Batch | None] = ContextVar("mixpeek_poller_batch", default=None)
+
+
+def _failure_kind(error: BaseException) -> str:
+    """What an attempt that got no answer ended with (the client's own exception names, httpx2's errors)."""
+    if isinstance(error, asyncio.CancelledError):
+        return "cancelled"
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if "_NoAnswer" in names:
+        return "timeout"
+    if "_TooLarge" in names:
+        return "too_large"
+    if "TransportError" in names:
+        return "network_error"
+    return "error"
+
+
+class LiveRecorder(hooks.Recorder):
+    active = True
+
+    def __init__(self, metrics: Metrics | None, tracer: Tracer | None) -> None:
+        self.metrics = metrics
+        self.tracer = tracer
+
+    # -- Mixpeek calls --------------------------------------------------------------------------------
+    async def request(self, call: Callable[[], Awaitable[Any]], method: str, path: str) -> Any:
+        record = UpstreamCall(method, route_template(path))
+        batch = _batch.get()
+        if batch is not None:
+            batch.requests += 1
+        token = _call.set(record)
+        started_ns, started = time.time_ns(), time.perf_counter()
+        error: BaseException | None = None
+        try:
+            return await call()
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            _call.reset(token)
+            self._finish(record, error, started_ns, time.perf_counter() - started)
+
+    def _finish(self, record: UpstreamCall, error: BaseException | None, started_ns: int, seconds: float) -> None:
+        if error is not None and isinstance(error, asyncio.CancelledError):
+            status = "cancelled"
+        elif record.attempts == 0:
+            status = "not_sent" if error is not None else "ok"
+        else:
+            status = record.last_status or "unknown"
+        retries = max(0, record.attempts - 1)
+        if self.metrics is not None:
+            m = self.metrics
+            m.upstream_requests.labels(record.method, record.route, status).inc()
+            m.upstream_seconds.labels(record.method, record.route).observe(seconds)
+            if retries:
+                m.upstream_retries.labels(record.method, record.route).inc(retries)
+        if self.tracer is not None:
+            self._http_span(record, status, retries, error, started_ns)
+
+    def _http_span(
+        self, record: UpstreamCall, status: str, retries: int, error: BaseException | None, started_ns: int
+    ) -> None:
+        """The call's span, made once it is over (it has no children): a child of whatever span is current."""
+        from opentelemetry.trace import SpanKind, StatusCode
+
+        assert self.tracer is not None
+        attributes: dict[str, Any] = {
+            "http.request.method": record.method,
+            "url.template": record.route,
+            "mixpeek.retries": retries,
+            "mixpeek.attempts": record.attempts,
+            "mixpeek.budget_wait_seconds": round(record.budget_wait, 6),
+        }
+        if status.isdigit():
+            attributes["http.response.status_code"] = int(status)
+        failed = error is not None or (status.isdigit() and int(status) >= 400)
+        if failed:
+            attributes["error.type"] = status if status not in ("ok", "unknown") else type(error).__name__
+        span = self.tracer.start_span(
+            f"{record.method} {record.route}", kind=SpanKind.CLIENT, attributes=attributes, start_time=started_ns
+        )
+        if failed:
+            span.set_status(StatusCode.ERROR)
+        span.end()
+
+    async def attempt(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        record = _call.get()
+        try:
+            answer = await call()
+        except BaseException as exc:
+            self._attempted(record, _failure_kind(exc))
+            raise
+        self._attempted(record, str(getattr(answer, "status", "unknown")))
+        return answer
+
+    def _attempted(self, record: UpstreamCall | None, status: str) -> None:
+        if record is None:
+            return
+        record.attempts += 1
+        record.last_status = status
+        if self.metrics is not None:
+            self.metrics.upstream_attempts.labels(record.method, record.route, status).inc()
+            if status == "429":
+                self.metrics.upstream_rate_limited.labels(record.route).inc()
+
+    # -- budget ---------------------------------------------------------------------------------------
+    def budget_wait(self, key_label: str, seconds: float) -> None:
+        record = _call.get()
+        if record is not None:
+            record.budget_wait += seconds
+        if self.metrics is not None:
+            self.metrics.budget_wait.labels(KEY_LABELS.bounded(key_label)).observe(seconds)
+
+    def learned_limit(self, key_label: str, per_minute: float) -> None:
+        if self.metrics is not None:
+            self.metrics.budget_limit.labels(KEY_LABELS.bounded(key_label)).set(max(0.0, per_minute))
+
+    # -- poller and triage ----------------------------------------------------------------------------
+    async def batch(self, call: Callable[[], Awaitable[Any]], poller: object, tasks: int) -> Any:
+        if self.metrics is not None:
+            self.metrics.track_poller(poller)
+        batch = Batch(tasks)
+        token = _batch.set(batch)
+        try:
+            with self._batch_span(tasks) as span:
+                result = await call()
+                if span is not None:
+                    span.set_attribute("mixpeek.poller.requests", batch.requests)
+                return result
+        finally:
+            _batch.reset(token)
+            if self.metrics is not None:
+                self.metrics.poller_batches.inc()
+                self.metrics.poller_checks.inc(tasks)
+                self.metrics.poller_requests.inc(batch.requests)
+
+    @contextlib.contextmanager
+    def _batch_span(self, tasks: int) -> Iterator[Span | None]:
+        """A root span: the poller's loop serves every wait at once, so no one tool call is its parent."""
+        if self.tracer is None:
+            yield None
+            return
+        from opentelemetry.context import Context
+
+        with self.tracer.start_as_current_span(
+            "poller batch", context=Context(), attributes={"mixpeek.poller.tasks": tasks}
+        ) as span:
+            yield span
+
+    @contextlib.contextmanager
+    def triage_page(self, number: int) -> Iterator[None]:
+        if self.metrics is not None:
+            self.metrics.triage_pages.inc()
+        if self.tracer is None:
+            yield
+            return
+        with self.tracer.start_as_current_span("triage page", attributes={"mixpeek.triage.page": number}):
+            yield
+
+    # -- gauges ---------------------------------------------------------------------------------------
+    def gauge_step(self, name: str, step: int) -> None:
+        if self.metrics is not None:
+            gauge = {"task_watches": self.metrics.task_watches, "listen_streams": self.metrics.listen_streams}[name]
+            gauge.inc(step)
+
+    def redis_state(self, up: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.redis[0].set(1 if up else 0)
+
+    def redis_error(self, operation: str) -> None:
+        if self.metrics is not None:
+            self.metrics.redis[1].labels(operation[:40]).inc()
+
+
+_enabled: tuple[Wanted, LiveRecorder] | None = None
+
+
+def enable(settings: Settings) -> LiveRecorder | None:
+    """Turn on what the settings and environment ask for (once per process); None when nothing is wanted.
+
+    Raises ValueError when it is asked for but its extra is not installed, or the OTEL_* settings are invalid."""
+    global _enabled
+    want = wanted(settings)
+    if not want.any:
+        return None
+    if _enabled is not None:
+        return _enabled[1]
+    metrics: Metrics | None = None
+    tracer: Tracer | None = None
+    if want.metrics:
+        try:
+            from .metrics import Metrics
+        except ImportError:
+            raise ValueError("metrics need prometheus-client: pip install 'mixpeek-tasks-mcp[metrics]'") from None
+        metrics = Metrics()
+    if want.traces:
+        try:
+            from . import tracing
+        except ImportError:
+            raise ValueError("traces need the OpenTelemetry SDK: pip install 'mixpeek-tasks-mcp[otel]'") from None
+        tracing.install_tracer_provider()
+        tracer = tracing.tracer()
+    KEY_LABELS.aliases.update({hash_.lower(): alias for hash_, alias in settings.metrics_key_aliases.items()})
+    recorder = LiveRecorder(metrics, tracer)
+    hooks.install(recorder)
+    _enabled = (want, recorder)
+    logger.info("observability on: traces %s, metrics %s", want.traces, want.metrics)
+    return recorder
+
+
+def enabled() -> LiveRecorder | None:
+    return _enabled[1] if _enabled is not None else None
+
+
+def use(recorder: LiveRecorder | None) -> None:
+    """Tests: install ``recorder`` (or none) as the process's recorder, whatever the settings say."""
+    global _enabled
+    if recorder is None:
+        _enabled = None
+        hooks.uninstall()
+        return
+    _enabled = (Wanted(traces=recorder.tracer is not None, metrics=recorder.metrics is not None), recorder)
+    hooks.install(recorder)
+
+
+def middleware(recorder: LiveRecorder | None, tool_names: Iterable[str]) -> list[Any]:
+    """The MCP server middleware the recorder needs (tool-call figures when metrics are on)."""
+    if recorder is None or recorder.metrics is None:
+        return []
+    from .metrics import McpMetrics
+
+    return [McpMetrics(recorder.metrics, tool_names)]
