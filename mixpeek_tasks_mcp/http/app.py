@@ -9,6 +9,7 @@ import math
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Final
 
+import anyio
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -27,6 +28,7 @@ from mixpeek_tasks_mcp.http.security import (
     transport_security_for,
 )
 from mixpeek_tasks_mcp.http.sessions import SessionCap
+from mixpeek_tasks_mcp.observability import hooks as observe
 from mixpeek_tasks_mcp.observability.config import metrics_wanted
 from mixpeek_tasks_mcp.settings import Settings
 
@@ -101,8 +103,11 @@ def build_http_app(settings: Settings, server: MCPServer[Any] | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with inner.router.lifespan_context(inner), metrics_port():
-            yield
+        try:
+            async with inner.router.lifespan_context(inner), metrics_port():
+                yield
+        finally:
+            await anyio.to_thread.run_sync(observe.flush)  # no-op unless traces are on
 
     routes.append(Mount("", app=McpGuard(mcp_app, security, auth_token(settings))))
     app = Starlette(routes=routes, lifespan=lifespan)

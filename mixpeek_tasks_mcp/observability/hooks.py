@@ -72,6 +72,9 @@ class Recorder:
     def redis_error(self, operation: str) -> None:
         pass
 
+    def flush(self, timeout_seconds: float) -> None:
+        pass
+
 
 _recorder: Recorder = Recorder()
 
@@ -168,6 +171,12 @@ def listen_stream_opened() -> None:
 
 def listen_stream_closed() -> None:
     _recorder.gauge_step("listen_streams", -1)
+
+
+def flush(timeout_seconds: float = 5.0) -> None:
+    """Export the spans still buffered (blocking; the HTTP app calls it on shutdown, since uvicorn ends the
+    process by re-raising SIGTERM and the SDK's atexit flush would never run)."""
+    _recorder.flush(timeout_seconds)
 
 
 def redis_state(up: bool) -> None:

@@ -68,9 +68,15 @@ def _failure_kind(error: BaseException) -> str:
 class LiveRecorder(hooks.Recorder):
     active = True
 
-    def __init__(self, metrics: Metrics | None, tracer: Tracer | None) -> None:
+    def __init__(self, metrics: Metrics | None, tracer: Tracer | None, provider: Any = None) -> None:
         self.metrics = metrics
         self.tracer = tracer
+        self.provider = provider
+        """The SDK TracerProvider to flush (None: nothing of ours buffers spans)."""
+
+    def flush(self, timeout_seconds: float) -> None:
+        if self.provider is not None:
+            self.provider.force_flush(int(timeout_seconds * 1000))
 
     # -- Mixpeek calls --------------------------------------------------------------------------------
     async def request(self, call: Callable[[], Awaitable[Any]], method: str, path: str) -> Any:
@@ -237,6 +243,7 @@ def enable(settings: Settings) -> LiveRecorder | None:
         return _enabled[1]
     metrics: Metrics | None = None
     tracer: Tracer | None = None
+    provider: Any = None
     if want.metrics:
         try:
             from .metrics import Metrics
@@ -248,10 +255,10 @@ def enable(settings: Settings) -> LiveRecorder | None:
             from . import tracing
         except ImportError:
             raise ValueError("traces need the OpenTelemetry SDK: pip install 'mixpeek-tasks-mcp[otel]'") from None
-        tracing.install_tracer_provider()
+        provider = tracing.install_tracer_provider()
         tracer = tracing.tracer()
     KEY_LABELS.aliases.update({hash_.lower(): alias for hash_, alias in settings.metrics_key_aliases.items()})
-    recorder = LiveRecorder(metrics, tracer)
+    recorder = LiveRecorder(metrics, tracer, provider)
     hooks.install(recorder)
     _enabled = (want, recorder)
     logger.info("observability on: traces %s, metrics %s", want.traces, want.metrics)
