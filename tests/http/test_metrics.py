@@ -5,9 +5,11 @@ minute, bursts of 5), against the sandbox; the figures are read with prometheus-
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -133,3 +135,34 @@ async def test_no_metrics_route_unless_turned_on(serve: ServeFactory) -> None:
     server = serve("streamable-http", MIXPEEK_MCP_AUTH_TOKEN=TOKEN)
     response = httpx2.get(server.base_url + "/metrics", headers=AUTH, timeout=10)
     assert response.status_code != 200 or "mixpeek_" not in response.text
+
+
+async def _until(condition: Any) -> None:
+    while not condition():  # noqa: ASYNC110 - the state lives in the server process
+        await anyio.sleep(0.05)
+
+
+@pytest.mark.parametrize("transport", ["streamable-http", "sse"])
+async def test_subscription_and_stream_gauges(sandbox: RunningSandbox, serve: ServeFactory, transport: str) -> None:
+    server = serve(transport, "--metrics", MIXPEEK_MCP_AUTH_TOKEN=TOKEN)
+    task = sandbox.create_task(task_type="thumbnail", status="PENDING")
+    uri = f"mixpeek://tasks/{task['task_id']}"
+    with anyio.fail_after(60):
+        async with mcp_session(server.url, AUTH) as session:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # resources/subscribe is deprecated in the 2026 protocol
+                await session.subscribe_resource(uri)
+            await _until(lambda: value(scrape(server.base_url), "mixpeek_poller_entries") == 1)
+            during = scrape(server.base_url)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                await session.unsubscribe_resource(uri)
+            await _until(lambda: value(scrape(server.base_url), "mixpeek_mcp_resource_subscriptions") == 0)
+            assert value(scrape(server.base_url), "mixpeek_poller_entries") == 0
+        await _until(lambda: value(scrape(server.base_url), "mixpeek_http_open_streams") == 0)
+    assert value(during, "mixpeek_mcp_resource_subscriptions") == 1
+    if transport == "sse":
+        assert value(during, "mixpeek_http_open_streams") >= 1  # the SSE stream itself
+    else:
+        assert value(during, "mixpeek_mcp_sessions") == 1
+    assert value(scrape(server.base_url), "mixpeek_mcp_sessions") == 0
