@@ -182,8 +182,27 @@ def _secret(value: str) -> Any:
     return SecretStr(value)
 
 
+def _observability_problem(settings: Settings) -> str | None:
+    """Turn on what is asked for before anything binds: a missing extra or a bad OTEL_* value is a clear error."""
+    from .observability.config import wanted
+
+    if not wanted(settings).any:
+        return None
+    from .observability.recorder import enable
+
+    try:
+        enable(settings)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    problem = _observability_problem(settings)
+    if problem is not None:
+        print(f"mixpeek-tasks-mcp: {problem}", file=sys.stderr)
+        return 2
     with _maybe_sandbox(args, settings) as settings:
         if settings.transport == "stdio":
             from .server import build_server

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from mixpeek_tasks_mcp.observability.config import metrics_wanted, traces_wanted
@@ -65,3 +69,19 @@ def test_key_labels_are_hashes_or_aliases_and_bounded() -> None:
     assert others[3:] == ["other", "other"]
     assert labels.label("sk_other_0") == key_hash("sk_other_0")  # a label once given stays
     assert all("sk_" not in label for label in [*others, labels.label(key)])
+
+
+@pytest.mark.parametrize(
+    ("blocked", "flag", "needs"),
+    [("prometheus_client", "--metrics", "[metrics]"), ("opentelemetry.sdk", "--traces", "[otel]")],
+)
+def test_a_missing_extra_is_a_clear_start_up_error(blocked: str, flag: str, needs: str) -> None:
+    """Asked for without its extra installed, serve says which extra to install and binds nothing."""
+    script = (
+        f"import sys; sys.modules[{blocked!r}] = None; from mixpeek_tasks_mcp.cli import main; "
+        f"sys.exit(main(['serve', '--transport', 'streamable-http', '--port', '0', {flag!r}]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MIXPEEK_", "OTEL_"))}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert needs in done.stderr and "listening" not in done.stderr
