@@ -101,6 +101,7 @@ class Subscription:
         self.task_ids: set[str] = set()
         self.pending: dict[str, Observation] = {}
         self.polls = 0
+        self.trace_link = observe.trace_link()
         self._event = anyio.Event()
 
     def deliver(self, task_id: str, observation: Observation) -> None:

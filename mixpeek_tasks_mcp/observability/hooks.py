@@ -15,6 +15,8 @@ must be called (the coordinator wires the same calls into rewritten modules):
 - ``poller_batch``: decorates ``Poller._check(self, identity, entries)``: a root span per batch, batches,
   tasks checked and requests made (checks per request = coalescing); the poller's ``entry_count`` is read at
   scrape time.
+- ``trace_link()``: in ``Subscription.__init__`` (``self.trace_link = observe.trace_link()``); a batch span
+  links to the spans of the waits its entries' watchers belong to.
 - ``triage_page(number)``: a context manager around the request of one triage page (a span per page).
 - ``task_watch_started()`` / ``task_watch_ended()``: a resource subscription's watch of one task.
 - ``listen_stream_opened()`` / ``listen_stream_closed()``: a ``subscriptions/listen`` stream.
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -51,7 +53,9 @@ class Recorder:
     async def attempt(self, call: Callable[[], Awaitable[Any]]) -> Any:  # pragma: no cover
         return await call()
 
-    async def batch(self, call: Callable[[], Awaitable[Any]], poller: object, tasks: int) -> Any:  # pragma: no cover
+    async def batch(
+        self, call: Callable[[], Awaitable[Any]], poller: object, tasks: int, links: Iterable[object] = ()
+    ) -> Any:  # pragma: no cover - never called while inactive
         return await call()
 
     def triage_page(self, number: int) -> contextlib.AbstractContextManager[None]:
@@ -74,6 +78,9 @@ class Recorder:
 
     def flush(self, timeout_seconds: float) -> None:
         pass
+
+    def trace_link(self) -> object | None:
+        return None
 
 
 _recorder: Recorder = Recorder()
@@ -135,7 +142,10 @@ def poller_batch(
         if not recorder.active:
             await fn(self, identity, entries)
             return
-        await recorder.batch(lambda: fn(self, identity, entries), self, len(entries))
+        links = (
+            getattr(watcher, "trace_link", None) for entry in entries for watcher in getattr(entry, "watchers", ())
+        )
+        await recorder.batch(lambda: fn(self, identity, entries), self, len(entries), links)
 
     return observed
 
@@ -171,6 +181,12 @@ def listen_stream_opened() -> None:
 
 def listen_stream_closed() -> None:
     _recorder.gauge_step("listen_streams", -1)
+
+
+def trace_link() -> object | None:
+    """The current span's context (None while traces are off). ``Subscription.__init__`` keeps it as
+    ``self.trace_link``: the poller batches that check its tasks link back to the call that waits."""
+    return _recorder.trace_link()
 
 
 def flush(timeout_seconds: float = 5.0) -> None:

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+MAX_BATCH_LINKS = 32
+"""Most waits one poller batch span links to."""
+
 
 @dataclass
 class UpstreamCall:
@@ -172,13 +175,23 @@ class LiveRecorder(hooks.Recorder):
             self.metrics.budget_limit.labels(KEY_LABELS.bounded(key_label)).set(max(0.0, per_minute))
 
     # -- poller and triage ----------------------------------------------------------------------------
-    async def batch(self, call: Callable[[], Awaitable[Any]], poller: object, tasks: int) -> Any:
+    def trace_link(self) -> object | None:
+        if self.tracer is None:
+            return None
+        from opentelemetry.trace import get_current_span
+
+        context = get_current_span().get_span_context()
+        return context if context.is_valid else None
+
+    async def batch(
+        self, call: Callable[[], Awaitable[Any]], poller: object, tasks: int, links: Iterable[object] = ()
+    ) -> Any:
         if self.metrics is not None:
             self.metrics.track_poller(poller)
         batch = Batch(tasks)
         token = _batch.set(batch)
         try:
-            with self._batch_span(tasks) as span:
+            with self._batch_span(tasks, links) as span:
                 result = await call()
                 if span is not None:
                     span.set_attribute("mixpeek.poller.requests", batch.requests)
@@ -191,15 +204,21 @@ class LiveRecorder(hooks.Recorder):
                 self.metrics.poller_requests.inc(batch.requests)
 
     @contextlib.contextmanager
-    def _batch_span(self, tasks: int) -> Iterator[Span | None]:
-        """A root span: the poller's loop serves every wait at once, so no one tool call is its parent."""
+    def _batch_span(self, tasks: int, links: Iterable[object]) -> Iterator[Span | None]:
+        """A root span: the poller's loop serves every wait at once, so no one tool call is its parent; it links
+        to the (at most MAX_BATCH_LINKS) calls whose waits it checks."""
         if self.tracer is None:
             yield None
             return
         from opentelemetry.context import Context
+        from opentelemetry.trace import Link, SpanContext
 
+        contexts = list(dict.fromkeys(link for link in links if isinstance(link, SpanContext)))[:MAX_BATCH_LINKS]
         with self.tracer.start_as_current_span(
-            "poller batch", context=Context(), attributes={"mixpeek.poller.tasks": tasks}
+            "poller batch",
+            context=Context(),
+            attributes={"mixpeek.poller.tasks": tasks},
+            links=[Link(context) for context in contexts],
         ) as span:
             yield span
 

@@ -142,6 +142,8 @@ async def test_poller_batches_are_root_spans(
     wait = tool_span(finished, "wait_for_task")
     (batch,) = [s for s in finished if s.name == "poller batch"]
     assert batch.parent is None
+    assert wait.context is not None
+    assert [link.context.span_id for link in batch.links] == [wait.context.span_id]  # back to the wait
     assert (batch.attributes or {})["mixpeek.poller.tasks"] == 1
     assert (batch.attributes or {})["mixpeek.poller.requests"] == 1
     (http,) = children(finished, batch)
