@@ -23,12 +23,17 @@ must be called (the coordinator wires the same calls into rewritten modules):
 - ``redis_state(up)`` / ``redis_error(operation)``: the shared-state backend, when one is configured.
 
 Key labels come from ``labels.key_label``; pass ``ALL_KEYS`` for a budget shared by every key.
+
+A fault in the recorder never reaches the caller: each hook runs the decorated call exactly once, and whatever
+the recorder raises is logged (once per kind a minute) and dropped, so a metrics bug cannot stop the poller.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
@@ -36,30 +41,57 @@ P = ParamSpec("P")
 T = TypeVar("T")
 S = TypeVar("S")
 
+logger = logging.getLogger(__name__)
+
 ALL_KEYS: Final = "all"
 """The key label of a budget shared by every key (the process-wide budget of budget.py)."""
+WARN_EVERY_SECONDS: Final = 60.0
+_warned: dict[str, float] = {}
+
+
+def _safely(hook: Callable[..., T], *args: Any) -> T | None:
+    """``hook(*args)``, or None (logged, rate-limited) if the recorder raised."""
+    try:
+        return hook(*args)
+    except Exception as error:
+        kind = f"{getattr(hook, '__name__', 'hook')}: {type(error).__name__}"
+        now = time.monotonic()
+        if now - _warned.get(kind, -WARN_EVERY_SECONDS) >= WARN_EVERY_SECONDS:
+            _warned[kind] = now
+            logger.warning("observability hook failed (%s); the call goes on unobserved", kind, exc_info=True)
+        return None
 
 
 class Recorder:
-    """Does nothing: what every hook calls while observability is off. ``recorder.LiveRecorder`` overrides it."""
+    """Does nothing: what every hook calls while observability is off. ``recorder.LiveRecorder`` overrides it.
+
+    The ``*_begin`` methods return a state the matching ``*_end`` gets back (None if begin failed)."""
 
     active = False
 
-    async def request(
-        self, call: Callable[[], Awaitable[Any]], method: str, path: str
-    ) -> Any:  # pragma: no cover - never called while inactive
-        return await call()
+    def request_begin(self, method: str, path: str) -> Any:
+        return None
 
-    async def attempt(self, call: Callable[[], Awaitable[Any]]) -> Any:  # pragma: no cover
-        return await call()
+    def request_end(self, state: Any, error: BaseException | None) -> None:
+        pass
 
-    async def batch(
-        self, call: Callable[[], Awaitable[Any]], poller: object, tasks: int, links: Iterable[object] = ()
-    ) -> Any:  # pragma: no cover - never called while inactive
-        return await call()
+    def attempt_begin(self) -> Any:
+        return None
 
-    def triage_page(self, number: int) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
+    def attempt_end(self, state: Any, answer: Any, error: BaseException | None) -> None:
+        pass
+
+    def batch_begin(self, poller: object, tasks: int, links: Iterable[object]) -> Any:
+        return None
+
+    def batch_end(self, state: Any, error: BaseException | None) -> None:
+        pass
+
+    def page_begin(self, number: int) -> Any:
+        return None
+
+    def page_end(self, state: Any, error: BaseException | None) -> None:
+        pass
 
     def budget_wait(self, key_label: str, seconds: float) -> None:
         pass
@@ -101,6 +133,20 @@ def current() -> Recorder:
     return _recorder
 
 
+async def _observed(
+    call: Awaitable[T], begin: Callable[[], Any], end: Callable[[Any, Any, BaseException | None], None]
+) -> T:
+    """Run ``call`` once between ``begin()`` and ``end(state, result, error)``; the recorder's faults dropped."""
+    state = _safely(begin)
+    try:
+        result = await call
+    except BaseException as error:
+        _safely(end, state, None, error)
+        raise
+    _safely(end, state, result, None)
+    return result
+
+
 def mixpeek_request(
     fn: Callable[Concatenate[S, str, str, P], Awaitable[T]],
 ) -> Callable[Concatenate[S, str, str, P], Coroutine[Any, Any, T]]:
@@ -111,8 +157,11 @@ def mixpeek_request(
         recorder = _recorder
         if not recorder.active:
             return await fn(self, method, path, *args, **kwargs)
-        result: T = await recorder.request(lambda: fn(self, method, path, *args, **kwargs), method, path)
-        return result
+        return await _observed(
+            fn(self, method, path, *args, **kwargs),
+            lambda: recorder.request_begin(method, path),
+            lambda state, _, error: recorder.request_end(state, error),
+        )
 
     return observed
 
@@ -125,8 +174,7 @@ def mixpeek_attempt(fn: Callable[P, Awaitable[T]]) -> Callable[P, Coroutine[Any,
         recorder = _recorder
         if not recorder.active:
             return await fn(*args, **kwargs)
-        result: T = await recorder.attempt(lambda: fn(*args, **kwargs))
-        return result
+        return await _observed(fn(*args, **kwargs), recorder.attempt_begin, recorder.attempt_end)
 
     return observed
 
@@ -142,10 +190,13 @@ def poller_batch(
         if not recorder.active:
             await fn(self, identity, entries)
             return
-        links = (
-            getattr(watcher, "trace_link", None) for entry in entries for watcher in getattr(entry, "watchers", ())
-        )
-        await recorder.batch(lambda: fn(self, identity, entries), self, len(entries), links)
+
+        def begin() -> Any:
+            watchers = (watcher for entry in entries for watcher in getattr(entry, "watchers", ()))
+            links = (getattr(watcher, "trace_link", None) for watcher in watchers)
+            return recorder.batch_begin(self, len(entries), links)
+
+        await _observed(fn(self, identity, entries), begin, lambda state, _, error: recorder.batch_end(state, error))
 
     return observed
 
@@ -153,53 +204,62 @@ def poller_batch(
 @contextlib.contextmanager
 def triage_page(number: int) -> Iterator[None]:
     """Around the request of triage page ``number`` (1-based): its span is the parent of the HTTP span."""
-    with _recorder.triage_page(number):
+    recorder = _recorder
+    if not recorder.active:
         yield
+        return
+    state = _safely(recorder.page_begin, number)
+    try:
+        yield
+    except BaseException as error:
+        _safely(recorder.page_end, state, error)
+        raise
+    _safely(recorder.page_end, state, None)
 
 
 def budget_wait(key_label: str, seconds: float) -> None:
     """A request sleeps ``seconds`` for the budget of ``key_label`` (``labels.key_label`` or ``ALL_KEYS``)."""
-    _recorder.budget_wait(key_label, seconds)
+    _safely(_recorder.budget_wait, key_label, seconds)
 
 
 def learned_limit(key_label: str, per_minute: float) -> None:
     """The budget of ``key_label`` is now ``per_minute`` requests a minute (0 = unlimited)."""
-    _recorder.learned_limit(key_label, per_minute)
+    _safely(_recorder.learned_limit, key_label, per_minute)
 
 
 def task_watch_started() -> None:
-    _recorder.gauge_step("task_watches", 1)
+    _safely(_recorder.gauge_step, "task_watches", 1)
 
 
 def task_watch_ended() -> None:
-    _recorder.gauge_step("task_watches", -1)
+    _safely(_recorder.gauge_step, "task_watches", -1)
 
 
 def listen_stream_opened() -> None:
-    _recorder.gauge_step("listen_streams", 1)
+    _safely(_recorder.gauge_step, "listen_streams", 1)
 
 
 def listen_stream_closed() -> None:
-    _recorder.gauge_step("listen_streams", -1)
+    _safely(_recorder.gauge_step, "listen_streams", -1)
 
 
 def trace_link() -> object | None:
     """The current span's context (None while traces are off). ``Subscription.__init__`` keeps it as
     ``self.trace_link``: the poller batches that check its tasks link back to the call that waits."""
-    return _recorder.trace_link()
+    return _safely(_recorder.trace_link)
 
 
 def flush(timeout_seconds: float = 5.0) -> None:
     """Export the spans still buffered (blocking; the HTTP app calls it on shutdown, since uvicorn ends the
     process by re-raising SIGTERM and the SDK's atexit flush would never run)."""
-    _recorder.flush(timeout_seconds)
+    _safely(_recorder.flush, timeout_seconds)
 
 
 def redis_state(up: bool) -> None:
     """The shared-state backend answered (``up``) or failed its last operation or health check."""
-    _recorder.redis_state(up)
+    _safely(_recorder.redis_state, up)
 
 
 def redis_error(operation: str) -> None:
     """One failed Redis operation (a short fixed name such as ``publish`` or ``get``; never data)."""
-    _recorder.redis_error(operation)
+    _safely(_recorder.redis_error, operation)

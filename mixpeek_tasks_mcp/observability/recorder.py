@@ -7,11 +7,10 @@ extra is a clear start-up error). It is idempotent: one recorder, one tracer pro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextvars import ContextVar
+from collections.abc import Iterable
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +49,35 @@ class Batch:
     requests: int = 0
 
 
+@dataclass
+class _Scope:
+    """A span made current between a hook's begin and end (and the poller batch being recorded)."""
+
+    batch: Batch | None = None
+    batch_token: Token[Batch | None] | None = None
+    span: Span | None = None
+    context_token: object | None = None
+
+    def enter(self, span: Span) -> None:
+        from opentelemetry import context, trace
+
+        self.span = span
+        self.context_token = context.attach(trace.set_span_in_context(span))
+
+    def exit(self, error: BaseException | None) -> None:
+        if self.span is None:
+            return
+        from opentelemetry import context
+        from opentelemetry.trace import StatusCode
+
+        if self.context_token is not None:
+            context.detach(self.context_token)  # type: ignore[arg-type]
+        if error is not None and not isinstance(error, asyncio.CancelledError):
+            self.span.set_attribute("error.type", type(error).__qualname__)
+            self.span.set_status(StatusCode.ERROR)
+        self.span.end()
+
+
 _call: ContextVar[UpstreamCall | None] = ContextVar("mixpeek_upstream_call", default=None)
 _batch: ContextVar[Batch | None] = ContextVar("mixpeek_poller_batch", default=None)
 
@@ -82,24 +110,21 @@ class LiveRecorder(hooks.Recorder):
             self.provider.force_flush(int(timeout_seconds * 1000))
 
     # -- Mixpeek calls --------------------------------------------------------------------------------
-    async def request(self, call: Callable[[], Awaitable[Any]], method: str, path: str) -> Any:
+    def request_begin(self, method: str, path: str) -> tuple[UpstreamCall, Token[UpstreamCall | None], int, float]:
         record = UpstreamCall(method, route_template(path))
         batch = _batch.get()
         if batch is not None:
             batch.requests += 1
-        token = _call.set(record)
-        started_ns, started = time.time_ns(), time.perf_counter()
-        error: BaseException | None = None
-        try:
-            return await call()
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            _call.reset(token)
-            self._finish(record, error, started_ns, time.perf_counter() - started)
+        return record, _call.set(record), time.time_ns(), time.perf_counter()
 
-    def _finish(self, record: UpstreamCall, error: BaseException | None, started_ns: int, seconds: float) -> None:
+    def request_end(
+        self, state: tuple[UpstreamCall, Token[UpstreamCall | None], int, float] | None, error: BaseException | None
+    ) -> None:
+        if state is None:
+            return
+        record, token, started_ns, started = state
+        _call.reset(token)
+        seconds = time.perf_counter() - started
         if error is not None and isinstance(error, asyncio.CancelledError):
             status = "cancelled"
         elif record.attempts == 0:
@@ -142,19 +167,13 @@ class LiveRecorder(hooks.Recorder):
             span.set_status(StatusCode.ERROR)
         span.end()
 
-    async def attempt(self, call: Callable[[], Awaitable[Any]]) -> Any:
-        record = _call.get()
-        try:
-            answer = await call()
-        except BaseException as exc:
-            self._attempted(record, _failure_kind(exc))
-            raise
-        self._attempted(record, str(getattr(answer, "status", "unknown")))
-        return answer
+    def attempt_begin(self) -> UpstreamCall | None:
+        return _call.get()
 
-    def _attempted(self, record: UpstreamCall | None, status: str) -> None:
+    def attempt_end(self, record: UpstreamCall | None, answer: Any, error: BaseException | None) -> None:
         if record is None:
             return
+        status = _failure_kind(error) if error is not None else str(getattr(answer, "status", "unknown"))
         record.attempts += 1
         record.last_status = status
         if self.metrics is not None:
@@ -183,54 +202,58 @@ class LiveRecorder(hooks.Recorder):
         context = get_current_span().get_span_context()
         return context if context.is_valid else None
 
-    async def batch(
-        self, call: Callable[[], Awaitable[Any]], poller: object, tasks: int, links: Iterable[object] = ()
-    ) -> Any:
+    def batch_begin(self, poller: object, tasks: int, links: Iterable[object]) -> _Scope:
         if self.metrics is not None:
             self.metrics.track_poller(poller)
         batch = Batch(tasks)
-        token = _batch.set(batch)
-        try:
-            with self._batch_span(tasks, links) as span:
-                result = await call()
-                if span is not None:
-                    span.set_attribute("mixpeek.poller.requests", batch.requests)
-                return result
-        finally:
-            _batch.reset(token)
-            if self.metrics is not None:
-                self.metrics.poller_batches.inc()
-                self.metrics.poller_checks.inc(tasks)
-                self.metrics.poller_requests.inc(batch.requests)
+        scope = _Scope(batch=batch, batch_token=_batch.set(batch))
+        if self.tracer is not None:
+            scope.enter(self._batch_span(tasks, links))
+        return scope
 
-    @contextlib.contextmanager
-    def _batch_span(self, tasks: int, links: Iterable[object]) -> Iterator[Span | None]:
+    def batch_end(self, scope: _Scope | None, error: BaseException | None) -> None:
+        if scope is None or scope.batch is None:
+            return
+        batch = scope.batch
+        if scope.span is not None:
+            scope.span.set_attribute("mixpeek.poller.requests", batch.requests)
+        scope.exit(error)
+        if scope.batch_token is not None:
+            _batch.reset(scope.batch_token)
+        if self.metrics is not None:
+            self.metrics.poller_batches.inc()
+            self.metrics.poller_checks.inc(batch.tasks)
+            self.metrics.poller_requests.inc(batch.requests)
+
+    def _batch_span(self, tasks: int, links: Iterable[object]) -> Span:
         """A root span: the poller's loop serves every wait at once, so no one tool call is its parent; it links
         to the (at most MAX_BATCH_LINKS) calls whose waits it checks."""
-        if self.tracer is None:
-            yield None
-            return
         from opentelemetry.context import Context
         from opentelemetry.trace import Link, SpanContext
 
-        contexts = list(dict.fromkeys(link for link in links if isinstance(link, SpanContext)))[:MAX_BATCH_LINKS]
-        with self.tracer.start_as_current_span(
+        assert self.tracer is not None
+        contexts: dict[tuple[int, int], SpanContext] = {}
+        for link in links:
+            if isinstance(link, SpanContext) and len(contexts) < MAX_BATCH_LINKS:
+                contexts.setdefault((link.trace_id, link.span_id), link)
+        return self.tracer.start_span(
             "poller batch",
             context=Context(),
             attributes={"mixpeek.poller.tasks": tasks},
-            links=[Link(context) for context in contexts],
-        ) as span:
-            yield span
+            links=[Link(context) for context in contexts.values()],
+        )
 
-    @contextlib.contextmanager
-    def triage_page(self, number: int) -> Iterator[None]:
+    def page_begin(self, number: int) -> _Scope:
         if self.metrics is not None:
             self.metrics.triage_pages.inc()
-        if self.tracer is None:
-            yield
-            return
-        with self.tracer.start_as_current_span("triage page", attributes={"mixpeek.triage.page": number}):
-            yield
+        scope = _Scope()
+        if self.tracer is not None:
+            scope.enter(self.tracer.start_span("triage page", attributes={"mixpeek.triage.page": number}))
+        return scope
+
+    def page_end(self, scope: _Scope | None, error: BaseException | None) -> None:
+        if scope is not None:
+            scope.exit(error)
 
     # -- gauges ---------------------------------------------------------------------------------------
     def gauge_step(self, name: str, step: int) -> None:

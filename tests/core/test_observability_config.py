@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from mixpeek_tasks_mcp.observability import hooks
 from mixpeek_tasks_mcp.observability.config import metrics_wanted, traces_wanted
 from mixpeek_tasks_mcp.observability.labels import KeyLabels, key_hash, route_template
 from mixpeek_tasks_mcp.settings import Settings
@@ -85,3 +86,54 @@ def test_a_missing_extra_is_a_clear_start_up_error(blocked: str, flag: str, need
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert needs in done.stderr and "listening" not in done.stderr
+
+
+class _Broken(hooks.Recorder):
+    """A recorder whose every method raises: what a bug in the metrics code would look like."""
+
+    active = True
+
+    def __getattribute__(self, name: str) -> object:
+        if name == "active":
+            return True
+        if name.startswith("__"):
+            return object.__getattribute__(self, name)
+
+        def broken(*args: object) -> None:
+            raise RuntimeError(f"recorder bug in {name}")
+
+        return broken
+
+
+class _Client:
+    def __init__(self, fail: bool = False) -> None:
+        self.calls = 0
+        self.fail = fail
+
+    @hooks.mixpeek_request
+    async def request(self, method: str, path: str) -> str:
+        self.calls += 1
+        return await self.send()
+
+    @hooks.mixpeek_attempt
+    async def send(self) -> str:
+        if self.fail:
+            raise KeyError("upstream")
+        return "answer"
+
+
+@pytest.mark.anyio
+async def test_a_broken_recorder_never_reaches_the_caller() -> None:
+    hooks.install(_Broken())
+    try:
+        client = _Client()
+        assert await client.request("GET", "/v1/tasks/x") == "answer" and client.calls == 1
+        with pytest.raises(KeyError):  # the call's own error comes through unchanged
+            await _Client(fail=True).request("GET", "/v1/tasks/x")
+        with hooks.triage_page(1):
+            pass
+        hooks.budget_wait(hooks.ALL_KEYS, 1.0)
+        hooks.task_watch_started()
+        assert hooks.trace_link() is None
+    finally:
+        hooks.uninstall()

@@ -3,18 +3,19 @@ continued from the caller's ``_meta``, tool failures marked as errors, and no se
 
 In-process (the SDK's Client against our server on the sandbox), with the OpenTelemetry SDK's in-memory
 exporter behind the same scrubbing exporter production uses. The global tracer provider can be set once per
-process: the module installs it once, and turns the hooks back off (and the provider down) afterwards."""
+process: the module installs it once, and turns the hooks back off (and its exporter to dropping) afterwards."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -31,14 +32,24 @@ TRACEPARENT = f"00-{TRACE_ID}-{PARENT_ID}-01"
 ERROR_TEXT = "credential sk_test_e2e_5f0c2d9a7b13 rejected by upstream gateway"
 
 
+class SwitchableExporter(InMemorySpanExporter):
+    """Keeps spans while on; afterwards drops them (the provider stays global for the rest of the run)."""
+
+    on = True
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return super().export(spans) if self.on else SpanExportResult.SUCCESS
+
+
 @pytest.fixture(scope="module")
 def exporter() -> Iterator[InMemorySpanExporter]:
-    memory = InMemorySpanExporter()
-    provider: TracerProvider = tracing.install_tracer_provider([memory], batch=False)
+    memory = SwitchableExporter()
+    tracing.install_tracer_provider([memory], batch=False)
     recorder.use(recorder.LiveRecorder(metrics=None, tracer=tracing.tracer()))
     yield memory
     recorder.use(None)
-    provider.shutdown()
+    memory.on = False
+    memory.clear()
 
 
 @pytest.fixture

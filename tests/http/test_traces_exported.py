@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 
@@ -24,7 +26,7 @@ from .conftest import SERVER_KEY, TOKEN, ServeFactory, mcp_session
 
 pytestmark = pytest.mark.anyio
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
-TRACEPARENT = f"00-{TRACE_ID}-b7ad6b7169203331-01"
+CALLER = SpanContext(int(TRACE_ID, 16), 0xB7AD6B7169203331, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
 
 
 @contextmanager
@@ -74,7 +76,10 @@ async def test_otel_endpoint_alone_turns_traces_on(sandbox: RunningSandbox, serv
             OTEL_BSP_SCHEDULE_DELAY="50",
         )
         async with mcp_session(server.url, {"Authorization": f"Bearer {TOKEN}"}) as session:
-            result = await session.call_tool("list_tasks", {"limit": 1}, meta={"traceparent": TRACEPARENT})
+            # the caller's trace is current: the client's SDK sends it in _meta (as its own span's child when
+            # this process has a tracer provider, as it is when no provider is installed)
+            with trace.use_span(NonRecordingSpan(CALLER)):
+                result = await session.call_tool("list_tasks", {"limit": 1})
             assert not result.is_error
         server.stop()  # the app flushes the batch processor on shutdown
     spans = spans_of(received)
