@@ -3,7 +3,7 @@
 The tasks follow the sandbox's own lifecycle plan (``sandbox.simulator.lifecycle_steps``: a PENDING batch
 queues for 30 % of its run with ``queue_position``/``estimated_wait_minutes``, then runs its tiers evenly to
 95 %, then completes). The real poller schedules the polls (``Poller._record``: the estimator in
-``estimate.py`` and the backoff in ``waiting.py``), on a fake clock: the loop's sleeping is replaced by jumping
+``estimate.py`` and the backoff in ``waits/schedule.py``), on a fake clock: the loop's sleeping is replaced by jumping
 to the next due time, so a 500 s task takes milliseconds. "backoff" is the same poller with the estimate
 switched off. Many jitter seeds (the backoff's jitter and the sandbox's queue length); median and max.
 """
@@ -19,10 +19,10 @@ from common import Figure, Section
 
 from mixpeek_tasks_mcp.client import Credentials
 from mixpeek_tasks_mcp.clock import FakeClock
-from mixpeek_tasks_mcp.estimate import FinishEstimator
 from mixpeek_tasks_mcp.models import ListTasksResponse, TaskResponse
-from mixpeek_tasks_mcp.poller import Poller
 from mixpeek_tasks_mcp.sandbox.simulator import Step, apply_patch, lifecycle_steps
+from mixpeek_tasks_mcp.waits.estimate import FinishEstimator
+from mixpeek_tasks_mcp.waits.poller import Poller
 
 SHAPES = ((3, 60.0), (3, 180.0), (5, 300.0), (3, 300.0), (8, 600.0))
 """(tiers, seconds from creation to completion) of the batches."""

@@ -11,7 +11,8 @@ from common import Figure, Section
 
 from mixpeek_tasks_mcp.clock import FakeClock
 from mixpeek_tasks_mcp.models import TaskResponse
-from mixpeek_tasks_mcp.waiting import Backoff, BackoffMemory, wait_for_task
+from mixpeek_tasks_mcp.waits.reference import wait_for_task
+from mixpeek_tasks_mcp.waits.schedule import Backoff, BackoffMemory
 
 FINISH_TIMES = (5.0, 60.0, 300.0)
 CURRENT = Backoff()

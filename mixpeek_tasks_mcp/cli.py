@@ -30,6 +30,7 @@ SETTINGS_FLAGS: dict[str, tuple[str, type, str]] = {
     "request_burst": ("--request-burst", int, "Requests the budget allows back to back."),
     "wait_default_seconds": ("--wait-default-seconds", float, "Default wait_for_task budget."),
     "wait_max_seconds": ("--wait-max-seconds", float, "Largest wait_for_task budget allowed."),
+    "schema_profile": ("--schema-profile", str, "default, or openai-strict for OpenAI strict function calling."),
     "log_level": ("--log-level", str, "DEBUG, INFO, WARNING or ERROR (logs go to stderr)."),
 }
 HTTP_FLAGS: dict[str, tuple[str, type, str]] = {
@@ -54,6 +55,12 @@ def _add_flags(parser: argparse.ArgumentParser, flags: dict[str, tuple[str, type
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
     _add_flags(parser, SETTINGS_FLAGS)
     parser.add_argument(
+        "--allow-writes",
+        dest="allow_writes",
+        action="store_true",
+        help="Offer cancel_tasks and retry_batch (they confirm before acting). Same as MIXPEEK_ALLOW_WRITES=1.",
+    )
+    parser.add_argument(
         "--sandbox",
         action="store_true",
         help="Start the offline sandbox in-process and use it as the API (no account needed).",
@@ -67,7 +74,7 @@ def settings_from_args(args: argparse.Namespace, **overrides: Any) -> Settings:
     for name in ("allowed_hosts", "allowed_origins"):
         if getattr(args, name, None):
             given[name] = getattr(args, name)
-    for name in ("stateless_http", "allow_key_passthrough", "traces", "metrics"):
+    for name in ("stateless_http", "allow_key_passthrough", "allow_writes", "traces", "metrics"):
         if getattr(args, name, False):
             given[name] = True
     settings = Settings(**{**given, **overrides})
@@ -143,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="A faster simulated task (for a quick look, and the tests).")
 
     call = commands.add_parser("call", help="Call one tool and print exactly what the agent sees.")
-    call.add_argument("tool", choices=["list_tasks", "triage_tasks", "wait_for_task"])
+    call.add_argument("tool", choices=["list_tasks", "triage_tasks", "wait_for_task", "inspect_batch"])
     call.add_argument("arguments", nargs="?", default="{}", help="Tool arguments as JSON.")
     _add_settings_flags(call)
 

@@ -31,6 +31,10 @@ _WAIT_NEXT_CALL_KEYS: JsonDict = {
     }
 }
 _TYPE_COUNT_KEYS: JsonDict = {"properties": {task_type.value: {"type": "integer"} for task_type in TaskType}}
+_FILTER_SCALARS: list[Any] = [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+_FILTER_VALUE_TYPES: list[Any] = [*_FILTER_SCALARS, {"type": "array", "items": {"anyOf": _FILTER_SCALARS}}]
+"""What a condition's value can be, as the input schema says: a typeless node is refused by strict-tool
+helpers such as Anthropic's ``transform_schema``."""
 _FILTERS_KEYS: JsonDict = {
     key: {
         "type": "array",
@@ -39,7 +43,7 @@ _FILTERS_KEYS: JsonDict = {
             "properties": {
                 "field": {"type": "string"},
                 "operator": {"type": "string"},
-                "value": {"description": "The literal compared with."},
+                "value": {"description": "The literal compared with.", "anyOf": _FILTER_VALUE_TYPES},
             },
         },
     }
@@ -180,6 +184,11 @@ class ErrorGroup(_Compact):
         default=None,
         description="Arguments for list_tasks that list this group's tasks.",
         json_schema_extra=_TRIAGE_LIST_CALL_KEYS,
+    )
+    inspect_call: dict[str, Any] | None = Field(
+        default=None,
+        description="Arguments for inspect_batch on the group's largest batch: its tiers, logs, failed documents.",
+        json_schema_extra={"properties": {"batch_id": {"type": "string"}}},
     )
 
 

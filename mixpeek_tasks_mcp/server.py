@@ -24,9 +24,20 @@ from .ui import board_extension, negotiate_apps, with_board
 
 INSTRUCTIONS = (
     "Read-only access to Mixpeek's asynchronous tasks. Use list_tasks to find tasks (e.g. what failed in the "
-    "last batch), triage_tasks to learn what is failing or stuck and why across many tasks in one call, and "
+    "last batch), triage_tasks to learn what is failing or stuck and why across many tasks in one call, "
+    "inspect_batch for one batch's tiers, logs and failed documents, and "
     "wait_for_task to wait on one task, several (task_ids), or everything a selection matches. " + STATUS_RULES_TEXT
 )
+WRITES_INSTRUCTIONS = (
+    " Writes are on: cancel_tasks and retry_batch act on Mixpeek after a confirmation. Never confirm for the "
+    "user: show them the preview and act only on their explicit yes."
+)
+
+
+def instructions_for(settings: Settings) -> str:
+    if not settings.allow_writes:
+        return INSTRUCTIONS
+    return INSTRUCTIONS.replace("Read-only access to", "Access to", 1) + WRITES_INSTRUCTIONS
 
 
 def build_server(settings: Settings, *, state: AppState | None = None) -> MCPServer[AppState]:
@@ -70,7 +81,7 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
         name="mixpeek-tasks-mcp",
         title="Mixpeek tasks",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=instructions_for(settings),
         tools=tools,
         extensions=[board_extension()],
         middleware=[negotiate_apps, RequestScope(), *observed],
@@ -79,7 +90,7 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
         subscriptions=bus,
     )
     register_resources(server)
-    register_prompts(server)
+    register_prompts(server, allow_writes=settings.allow_writes)
     register_completions(server)
     register_subscriptions(server, settings, bus)
     return server

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .schema_profiles import SchemaProfile
+
 DEFAULT_API_BASE = "https://api.mixpeek.com"
 DEFAULT_REQUESTS_PER_MINUTE = 10.0
 """Mixpeek's Free tier as /troubleshoot/limits publishes it (10 rpm); /operations/rate-limits-quotas says 60 RPM,
@@ -46,6 +48,13 @@ class Settings(BaseSettings):
     wait_default_seconds: float = Field(default=45.0, ge=0, description="Default wait budget of one call.")
     wait_max_seconds: float = Field(default=600.0, ge=0, le=3600, description="Largest wait budget allowed.")
 
+    # What tools/list advertises
+    schema_profile: SchemaProfile = Field(
+        default="default",
+        description="Input schemas as every client takes them (default), or openai-strict: every property "
+        "required (nullable where optional), additionalProperties false, constraints in the descriptions.",
+    )
+
     # HTTP transports
     transport: Transport = Field(default="stdio", description="stdio, sse or streamable-http.")
     host: str = Field(default="127.0.0.1", description="Bind address for the HTTP transports.")
@@ -75,6 +84,13 @@ class Settings(BaseSettings):
     )
     max_sessions: int = Field(
         default=1_000, ge=1, le=100_000, description="Streamable HTTP sessions; beyond it the oldest idle one ends."
+    )
+
+    # Write tools (issue 20)
+    allow_writes: bool = Field(
+        default=False,
+        description="Offer the write tools cancel_tasks and retry_batch (each still asks for confirmation). "
+        "Off: they are not listed at all. Only the operator sets this; no client header can.",
     )
 
     # Observability (observability/config.py says what turns each on)

@@ -42,12 +42,12 @@ from mcp.types import (
 
 from .client import Credentials, TaskNotFoundError
 from .observability import hooks as observe
-from .poller import Poller
 from .request_scope import app_state, request_credentials
 from .resources import ACTIVE_URI, FAILED_URI, MAX_TASK_ID_CHARS, TASK_URI_PREFIX
 from .settings import Settings
 from .summary import task_row
-from .waiting import is_transient
+from .waits.poller import Poller
+from .waits.rules import is_transient
 
 logger = logging.getLogger(__name__)
 

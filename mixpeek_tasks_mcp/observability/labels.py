@@ -25,8 +25,11 @@ _COLLECTIONS: Final = {
     "documents": "document_id",
     "namespaces": "namespace_id",
     "objects": "object_id",
+    "tiers": "tier_num",
 }
-_LITERALS: Final = frozenset({"v1", "list", "cancel", "retry", "kill", "logs", "failed", "search", *_COLLECTIONS})
+_LITERALS: Final = frozenset(
+    {"v1", "list", "cancel", "retry", "kill", "logs", "failed", "failed-documents", "search", *_COLLECTIONS}
+)
 
 
 def route_template(path: str) -> str:

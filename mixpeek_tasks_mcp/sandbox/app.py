@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 
 from ..statuses import ACTIVE
 from .admin import admin_routes
+from .batch_routes import BatchTarget, dispatch_batch, match_batch_route
 from .errors import ApiError, validation_error
 from .faults import mangle
 from .listing import list_tasks
@@ -79,7 +80,7 @@ def _decode_json(body: bytes) -> Any:
 
 
 class TasksApi:
-    """The /v1 request pipeline: latency -> forced status -> routing -> auth -> rate limit -> handler."""
+    """The /v1 request pipeline: latency -> forced status -> routing -> auth -> per-key limit, rate fault -> handler."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
@@ -91,10 +92,14 @@ class TasksApi:
         raw = raw_path.decode("latin-1").split("?", 1)[0]
         body = await request.body()
         operation, task_id = match_route(request.method, raw)
+        target: BatchTarget | None = None
+        if operation is None:
+            operation, target = match_batch_route(request.method, raw)
         key = bearer_key(request.headers.get("authorization"))
         entry = self.state.requests.add(
             {
                 "time": now_iso(),
+                "at": time.time(),
                 "method": request.method,
                 "path": request.url.path,
                 "raw_path": raw,
@@ -107,7 +112,7 @@ class TasksApi:
                 "status": None,
             }
         )
-        response = await self._respond(request, operation, task_id, key, body)
+        response = await self._respond(request, operation, task_id or target, key, body)
         self._counter += 1
         response.headers["X-Request-ID"] = f"req_sandbox_{self._counter}"
         entry["status"] = response.status_code
@@ -115,7 +120,7 @@ class TasksApi:
         return response
 
     async def _respond(
-        self, request: Request, operation: str | None, task_id: str | None, key: str | None, body: bytes
+        self, request: Request, operation: str | None, task_id: str | BatchTarget | None, key: str | None, body: bytes
     ) -> Response:
         faults = self.state.faults
         route = operation if operation and not operation.startswith("!") else None
@@ -144,16 +149,19 @@ class TasksApi:
             )
         if not any(hmac.compare_digest(key.encode(), good.encode()) for good in self.state.api_keys):
             return error_response(ApiError(401, "Invalid API key", code="invalid_api_key"))
-        decision = faults.rate_check(route)
+        per_key = self.state.limits.hit(key)
+        decision = per_key if per_key.limited else faults.rate_check(route)
         if decision.limited:
+            about: dict[str, Any] = self.state.limits.details() if decision is per_key else {}
             limited = ApiError(
                 429,
                 "Rate limit exceeded; retry later",
                 code="rate_limited",
-                details={"retry_after": decision.retry_after, "retry_after_seconds": decision.retry_after},
+                details={**about, "retry_after": decision.retry_after, "retry_after_seconds": decision.retry_after},
                 headers={**decision.headers, "Retry-After": str(decision.retry_after)},
             )
             return error_response(limited)
+        decision.headers = {**per_key.headers, **decision.headers}  # a rate-limit fault is the tighter limit
         try:
             response = self._dispatch(request, operation, task_id, body)
         except ApiError as error:
@@ -165,8 +173,12 @@ class TasksApi:
             response = Response(content, status_code=malformed.status, media_type=media)
         return response
 
-    def _dispatch(self, request: Request, operation: str, task_id: str | None, body: bytes) -> Response:
+    def _dispatch(self, request: Request, operation: str, task_id: str | BatchTarget | None, body: bytes) -> Response:
         store = self.state.store
+        if isinstance(task_id, BatchTarget):
+            query = {name: request.query_params[name] for name in request.query_params}
+            status, payload = dispatch_batch(self.state.batches, operation, task_id, query, _decode_json(body))
+            return json_response(status, json.dumps(payload) if isinstance(payload, str) else payload)
         if operation == "list_tasks":
             query = {name: request.query_params[name] for name in request.query_params}
             decoded = _decode_json(body)

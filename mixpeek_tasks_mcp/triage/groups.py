@@ -89,6 +89,12 @@ def list_call(
     return {**top_level, "filters": {"AND": conditions}, "limit": DRILL_DOWN_LIMIT}
 
 
+def inspect_call(group: GroupTally) -> dict[str, Any] | None:
+    """inspect_batch on the batch with the most of the group's tasks (None when its tasks name no batch)."""
+    largest = top(group.batches, 1)
+    return {"batch_id": next(iter(largest))} if largest else None
+
+
 def build_groups(
     groups: dict[str, GroupTally], selection: TaskSelection, *, defaulted: bool
 ) -> tuple[list[ErrorGroup], int, int]:
@@ -115,6 +121,7 @@ def build_groups(
                 example_task_ids=list(group.examples),
                 sample_error=group.sample,
                 list_call=list_call(group, text, selection, others, defaulted=defaulted),
+                inspect_call=inspect_call(group),
             )
         )
     left_out = ranked[MAX_GROUPS:]

@@ -60,7 +60,7 @@ def compact_json(value: Any) -> str:
 
 
 def group_lines(index: int, group: ErrorGroup) -> list[str]:
-    """Three or four lines: the cause and its size, where and an example, the sample, the drill-down call."""
+    """Three to five lines: the cause and its size, where and an example, the sample, the drill-down calls."""
     lines = [
         f"{index}. {quote_untrusted(group.signature, MAX_SIGNATURE_CHARS)} — {group.count:,} tasks "
         f"({group.share:.0%}) · {_counts(group.statuses)} · {_counts(group.task_types)}{_when(group)}"
@@ -75,6 +75,8 @@ def group_lines(index: int, group: ErrorGroup) -> list[str]:
         lines.append(f"   sample: {quote_untrusted(group.sample_error, MAX_SAMPLE_CHARS)}")
     if group.list_call is not None:
         lines.append(f"   list_tasks {compact_json(group.list_call)}")
+    if group.inspect_call is not None:
+        lines.append(f"   inspect_batch {compact_json(group.inspect_call)} (its largest batch: tiers, logs, failures)")
     return lines
 
 

@@ -2,7 +2,9 @@
 
 A refusal names the path (``filters.AND[1].operator``), what is wrong, the accepted values and, for near
 misses, a did-you-mean. Forgivable slips are normalized instead: status case, task type case, a scalar for
-``in``/``nin``, JSON sent as a string, ``NOT`` given as one object, a bare condition or list as ``filters``.
+``in``/``nin``, JSON sent as a string, ``NOT`` given as one object, a bare condition or list as ``filters``;
+and null, "", [] or {} for an optional argument (what a strict-mode model writes for "not given"; see
+``absent``) is dropped before any other check.
 Hostile input (huge, deeply nested, malformed) is refused too: every check is bounded, and an unexpected
 error inside one becomes a refusal naming the argument, never a bare tool error.
 """
@@ -24,8 +26,9 @@ from ..arguments import (
     TriageTasksArguments,
     WaitForTaskArguments,
 )
-from ..coerce import is_number
+from ..coerce import as_int, is_number
 from ..enums import TaskStatus
+from .absent import without_absent
 from .checker import UNDECODED, Checker
 from .filters import FilterChecker
 from .problems import InvalidArguments, Problem, child, describe, did_you_mean, has_surrogate, number_text, quote
@@ -100,6 +103,9 @@ def check_selection(checker: FilterChecker, arguments: Mapping[str, Any]) -> dic
 def check_list_tasks(arguments: Mapping[str, Any]) -> ListTasksArguments:
     """Validate and normalize ``list_tasks`` arguments, or raise InvalidArguments."""
     checker = FilterChecker()
+    arguments = without_absent(arguments, ListTasksArguments)
+    if arguments.get("cursor") and as_int(arguments.get("offset"), from_text=True) == 0:
+        arguments.pop("offset")  # the start of the page, which the cursor already knows: no conflict
     _unknown_arguments("list_tasks", checker, arguments, ListTasksArguments.model_fields)
     clean = check_selection(checker, arguments)
     for name in ("sort", "limit", "offset", "cursor"):
@@ -173,6 +179,7 @@ def check_wait_for_task(
 ) -> WaitForTaskArguments:
     """Validate and normalize ``wait_for_task`` arguments, or raise InvalidArguments."""
     checker = FilterChecker()
+    arguments = without_absent(arguments, WaitForTaskArguments)
     _unknown_arguments("wait_for_task", checker, arguments, WaitForTaskArguments.model_fields)
     clean: dict[str, Any] = {"timeout_seconds": min(default_timeout, max_timeout)}
     _check_what_to_wait_on(checker, arguments, clean)
@@ -195,6 +202,7 @@ def check_wait_for_task(
 def check_triage_tasks(arguments: Mapping[str, Any], *, max_timeout: float) -> TriageTasksArguments:
     """Validate and normalize ``triage_tasks`` arguments, or raise InvalidArguments."""
     checker = FilterChecker()
+    arguments = without_absent(arguments, TriageTasksArguments)
     _unknown_arguments("triage_tasks", checker, arguments, TriageTasksArguments.model_fields)
     clean = check_selection(checker, arguments)
     if arguments.get("max_tasks") is not None:

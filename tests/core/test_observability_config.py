@@ -53,6 +53,15 @@ def test_key_aliases_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
         ("/v1/tasks/6f1c2e9a-0b7d-4e55-9a1b-2f0c9d3e4a11", "/v1/tasks/{task_id}"),
         ("/v1/tasks/task%2F1/cancel", "/v1/tasks/{task_id}/cancel"),
         ("/v1/buckets/bkt_x/batches/btch_y/logs", "/v1/buckets/{bucket_id}/batches/{batch_id}/logs"),
+        (
+            "/v1/buckets/bkt_x/batches/btch_y/failed-documents",
+            "/v1/buckets/{bucket_id}/batches/{batch_id}/failed-documents",
+        ),
+        (
+            "/v1/buckets/b/batches/c/tiers/2/cancel",
+            "/v1/buckets/{bucket_id}/batches/{batch_id}/tiers/{tier_num}/cancel",
+        ),
+        ("/v1/batches/btch_y/retry", "/v1/batches/{batch_id}/retry"),
         ("/v1/whatever/sk_live_secret", "/v1/{id}/{id}"),
     ],
 )

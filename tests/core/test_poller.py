@@ -10,9 +10,9 @@ import pytest
 
 from mixpeek_tasks_mcp.client import Credentials
 from mixpeek_tasks_mcp.clock import FakeClock
-from mixpeek_tasks_mcp.estimate import FLOOR_SECONDS, LATE_START, FinishEstimator
 from mixpeek_tasks_mcp.models import ListTasksResponse, TaskResponse
-from mixpeek_tasks_mcp.poller import Poller
+from mixpeek_tasks_mcp.waits.estimate import FLOOR_SECONDS, LATE_START, FinishEstimator
+from mixpeek_tasks_mcp.waits.poller import Poller
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,8 @@ import pytest
 from mixpeek_tasks_mcp.client import MixpeekError, TaskNotFoundError
 from mixpeek_tasks_mcp.clock import FakeClock
 from mixpeek_tasks_mcp.models import TaskResponse
-from mixpeek_tasks_mcp.waiting import Backoff, BackoffMemory, wait_for_task
+from mixpeek_tasks_mcp.waits.reference import wait_for_task
+from mixpeek_tasks_mcp.waits.schedule import Backoff, BackoffMemory
 
 pytestmark = pytest.mark.anyio
 

@@ -153,6 +153,6 @@ async def test_the_pod_environment_serves_mcp_under_the_service_name(sandbox: Ru
                 await session.initialize()
                 tools = await session.list_tools()
                 by_name = {tool.name: tool for tool in tools.tools}
-                assert sorted(by_name) == ["list_tasks", "triage_tasks", "wait_for_task"]
+                assert sorted(by_name) == ["inspect_batch", "list_tasks", "triage_tasks", "wait_for_task"]
                 budget = by_name["wait_for_task"].input_schema["properties"]["timeout_seconds"]
                 assert budget["maximum"] == float(_config()["MIXPEEK_WAIT_MAX_SECONDS"])

@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .coerce import as_int, as_number
-from .models import TaskResponse
+from ..coerce import as_int, as_number
+from ..models import TaskResponse
 
 FLOOR_SECONDS = 1.0
 """Never two polls of one task closer than this."""

@@ -14,15 +14,15 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .bounds import MAX_TEXT_CHARS, most_that_fit, within
-from .client import Credentials, MixpeekError, TaskNotFoundError, TasksClient
-from .enums import SortDirection
-from .models import ListTasksRequest, LogicalOperator, SortOption, TaskResponse, TaskSelection
-from .output import WaitLine, WaitResult
+from ..bounds import MAX_TEXT_CHARS, most_that_fit, within
+from ..client import Credentials, MixpeekError, TaskNotFoundError, TasksClient
+from ..enums import SortDirection
+from ..models import ListTasksRequest, LogicalOperator, SortOption, TaskResponse, TaskSelection
+from ..output import WaitLine, WaitResult
+from ..statuses import ACTIVE, classify, is_final
+from ..summary import DATA_NOTE, quote_untrusted, row_line, task_row
 from .poller import Observation, Poller
-from .statuses import ACTIVE, classify, is_final
-from .summary import DATA_NOTE, quote_untrusted, row_line, task_row
-from .waiting import WaitOutcome, is_transient, outcome_of, settled
+from .rules import WaitOutcome, is_transient, outcome_of, settled
 
 MAX_TASK_IDS = 50
 """Most ids one call may wait on (and most task lines in an answer)."""
@@ -48,7 +48,7 @@ async def wait_one(
     stop_statuses: Collection[str] = (),
     on_poll: OnPoll | None = None,
 ) -> WaitOutcome:
-    """The one-task wait, on the shared poller: the outcomes of ``waiting.wait_for_task`` (the same ``settled``
+    """The one-task wait, on the shared poller: the outcomes of ``reference.wait_for_task`` (the same ``settled``
     rule), with the schedule kept by the poller instead of a loop of its own."""
     clock = poller.clock
     start = clock.now()

@@ -1,6 +1,6 @@
 """The wait_for_task answer: one task or many, with progress notifications and the call that keeps waiting.
 
-``multiwait`` does the waiting on the shared poller; this module turns its outcome into what the agent reads.
+``follow`` does the waiting on the shared poller; this module turns its outcome into what the agent reads.
 """
 
 from __future__ import annotations
@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .arguments import WaitForTaskArguments
-from .client import Credentials, TasksClient
-from .models import TaskResponse
-from .multiwait import active_finder, many_result, many_text, wait_many, wait_one
-from .output import WaitResult
+from ..arguments import WaitForTaskArguments
+from ..client import Credentials, TasksClient
+from ..models import TaskResponse
+from ..output import WaitResult
+from ..statuses import classify, is_final
+from ..summary import task_row, wait_text
+from .follow import active_finder, many_result, many_text, wait_many, wait_one
 from .poller import Poller
-from .statuses import classify, is_final
-from .summary import task_row, wait_text
 
 ReportProgress = Callable[[float, float | None, str | None], Awaitable[None]]
 PROGRESS_STEP = 0.001
@@ -107,7 +107,7 @@ async def _many(
     progress: Progress,
     default_timeout: float,
 ) -> tuple[str, WaitResult]:
-    """task_ids (until all/any) or a selection (until none_active): see multiwait.py."""
+    """task_ids (until all/any) or a selection (until none_active): see follow.py."""
 
     async def report(message: str, elapsed: float) -> None:
         await progress(elapsed, f"{message} · {elapsed:.0f} s elapsed")

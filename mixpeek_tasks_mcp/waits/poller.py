@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from .client import Credentials, MixpeekError, TasksClient
-from .clock import Clock
+from ..client import Credentials, MixpeekError, TasksClient
+from ..clock import Clock
+from ..models import ListTasksRequest, TaskResponse
+from ..observability import hooks as observe
+from ..statuses import classify, is_final
 from .estimate import FinishEstimator
-from .models import ListTasksRequest, TaskResponse
-from .observability import hooks as observe
-from .statuses import classify, is_final
-from .waiting import Backoff, BackoffMemory
+from .schedule import Backoff, BackoffMemory
 
 logger = logging.getLogger(__name__)
 
