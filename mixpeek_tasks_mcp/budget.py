@@ -11,6 +11,7 @@ import math
 import anyio
 
 from .clock import Clock
+from .observability import hooks as observe
 
 SECONDS_PER_MINUTE = 60.0
 
@@ -73,6 +74,7 @@ class RequestBudget:
                 if deadline is not None and now + wait > deadline:
                     return False
                 self.waited_seconds += wait
+                observe.budget_wait(observe.ALL_KEYS, wait)
                 await self._clock.sleep(wait)
 
     def ready_in(self) -> float:

@@ -43,6 +43,7 @@ HTTP_FLAGS: dict[str, tuple[str, type, str]] = {
     "http_max_connections": ("--http-max-connections", int, "Open HTTP connections allowed (default 1000)."),
     "session_idle_timeout": ("--session-idle-timeout", float, "Idle seconds before a session ends (default 1800)."),
     "max_sessions": ("--max-sessions", int, "Streamable HTTP sessions kept; oldest idle ends first (default 1000)."),
+    "metrics_port": ("--metrics-port", int, "Serve /metrics on this port (no token) instead of the MCP port."),
 }
 
 
@@ -73,7 +74,7 @@ def settings_from_args(args: argparse.Namespace, **overrides: Any) -> Settings:
     for name in ("allowed_hosts", "allowed_origins"):
         if getattr(args, name, None):
             given[name] = getattr(args, name)
-    for name in ("stateless_http", "allow_key_passthrough", "allow_writes"):
+    for name in ("stateless_http", "allow_key_passthrough", "allow_writes", "traces", "metrics"):
         if getattr(args, name, False):
             given[name] = True
     settings = Settings(**{**given, **overrides})
@@ -138,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Let HTTP clients send their own Mixpeek key in X-Mixpeek-Api-Key.",
     )
+    serve.add_argument("--traces", action="store_true", help="Export OpenTelemetry traces (OTLP, OTEL_* settings).")
+    serve.add_argument("--metrics", action="store_true", help="Serve Prometheus metrics at /metrics (HTTP only).")
 
     commands.add_parser(
         "sandbox", help="Run the offline Mixpeek-compatible Tasks API.", add_arguments=_sandbox_arguments
@@ -186,8 +189,27 @@ def _secret(value: str) -> Any:
     return SecretStr(value)
 
 
+def _observability_problem(settings: Settings) -> str | None:
+    """Turn on what is asked for before anything binds: a missing extra or a bad OTEL_* value is a clear error."""
+    from .observability.config import wanted
+
+    if not wanted(settings).any:
+        return None
+    from .observability.recorder import enable
+
+    try:
+        enable(settings)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    problem = _observability_problem(settings)
+    if problem is not None:
+        print(f"mixpeek-tasks-mcp: {problem}", file=sys.stderr)
+        return 2
     with _maybe_sandbox(args, settings) as settings:
         if settings.transport == "stdio":
             from .server import build_server

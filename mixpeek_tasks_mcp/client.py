@@ -23,6 +23,7 @@ from . import __version__
 from .budget import RequestBudget
 from .clock import Clock, SystemClock
 from .models import ListTasksRequest, ListTasksResponse, TaskResponse
+from .observability import hooks as observe
 from .redaction import SECRETS_LOG_FILTER, TooDeep, redact_tree
 from .settings import Settings
 from .upstream_errors import (
@@ -93,6 +94,7 @@ class TasksClient:
         self._client: httpx2.AsyncClient | None = None
         self.budget = RequestBudget(settings.max_requests_per_minute, burst=settings.request_burst, clock=self._clock)
         """Shared by every request this client makes (list calls, the poller, scans); see budget.py."""
+        observe.learned_limit(observe.ALL_KEYS, settings.max_requests_per_minute)
 
     @property
     def _http(self) -> httpx2.AsyncClient:
@@ -169,6 +171,7 @@ class TasksClient:
             headers["X-Namespace"] = credentials.namespace
         return headers
 
+    @observe.mixpeek_request
     async def _request(
         self,
         method: str,
@@ -243,6 +246,7 @@ class TasksClient:
             )
         return MixpeekError(f"{method} {path} was not sent: {why}. Call again in {max(ready, 1)} s.", status=429)
 
+    @observe.mixpeek_attempt
     async def _send(
         self,
         method: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
@@ -11,6 +12,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from . import __version__
 from .client import TasksClient
 from .completions import register_completions
+from .observability.config import wanted as observability_wanted
 from .prompts import register_prompts
 from .request_scope import RequestScope
 from .resources import register_resources
@@ -69,14 +71,20 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
                 await current.client.aclose()
 
     bus = InMemorySubscriptionBus()  # resource updates for subscriptions/listen streams
+    tools = with_board(build_tools(settings))
+    observed: list[Any] = []
+    if observability_wanted(settings).any:  # off: nothing of observability/ beyond its hooks is imported
+        from .observability.recorder import enable, middleware
+
+        observed = middleware(enable(settings), [tool.name for tool in tools])
     server = MCPServer(
         name="mixpeek-tasks-mcp",
         title="Mixpeek tasks",
         version=__version__,
         instructions=instructions_for(settings),
-        tools=with_board(build_tools(settings)),
+        tools=tools,
         extensions=[board_extension()],
-        middleware=[negotiate_apps, RequestScope()],
+        middleware=[negotiate_apps, RequestScope(), *observed],
         lifespan=lifespan,
         log_level=settings.log_level,
         subscriptions=bus,

@@ -93,6 +93,19 @@ class Settings(BaseSettings):
         "Off: they are not listed at all. Only the operator sets this; no client header can.",
     )
 
+    # Observability (observability/config.py says what turns each on)
+    traces: bool = Field(default=False, description="Export OpenTelemetry traces (OTLP; the OTEL_* variables also).")
+    metrics: bool = Field(default=False, description="Serve Prometheus metrics at /metrics (HTTP transports).")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve /metrics on this port without the token (a scrape network), not on the MCP port.",
+    )
+    metrics_key_aliases: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, description="Names for keys in metrics: 'short-hash=alias,...' (never the key)."
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("api_base")
@@ -114,6 +127,18 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("metrics_key_aliases", mode="before")
+    @classmethod
+    def _split_aliases(cls, value: object) -> object:
+        """Accept a JSON object or ``hash=alias,hash=alias`` (hashes as /metrics shows them)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                return json.loads(text)
+            pairs = [part.partition("=") for part in text.split(",") if part.strip()]
+            return {key.strip(): alias.strip() for key, _, alias in pairs}
         return value
 
     @field_validator("api_key", "mcp_auth_token", mode="before")

@@ -16,6 +16,7 @@ from ..client import Credentials, MixpeekError, TasksClient
 from ..clock import Clock
 from ..enums import SortDirection
 from ..models import ListTasksRequest, ListTasksResponse, SortOption, TaskSelection
+from ..observability import hooks as observe
 from .tally import Tally
 
 PAGE_SIZE = 100
@@ -65,7 +66,7 @@ async def scan(
         limit = min(PAGE_SIZE, max_tasks - tally.scanned)
         response: ListTasksResponse | None = None
         try:
-            with anyio.move_on_after(remaining):
+            with observe.triage_page(pages + 1), anyio.move_on_after(remaining):
                 response = await client.list_tasks(
                     request, credentials=credentials, limit=limit, offset=offset, cursor=cursor
                 )

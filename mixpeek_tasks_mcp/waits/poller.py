@@ -29,6 +29,7 @@ import anyio
 from ..client import Credentials, MixpeekError, TasksClient
 from ..clock import Clock
 from ..models import ListTasksRequest, TaskResponse
+from ..observability import hooks as observe
 from ..statuses import classify, is_final
 from .estimate import FinishEstimator
 from .schedule import Backoff, BackoffMemory
@@ -103,6 +104,7 @@ class Subscription:
         self.task_ids: set[str] = set()
         self.pending: dict[str, Observation] = {}
         self.polls = 0
+        self.trace_link = observe.trace_link()
         self._event = anyio.Event()
 
     def deliver(self, task_id: str, observation: Observation) -> None:
@@ -308,6 +310,7 @@ class Poller:
             for identity, entries in self._take_due():
                 group.start_soon(self._check, identity, entries)
 
+    @observe.poller_batch
     async def _check(self, identity: str, entries: list[Entry]) -> None:
         self.stats.batches += 1
         try:
