@@ -13,9 +13,10 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY mixpeek_tasks_mcp ./mixpeek_tasks_mcp
-# The package and its runtime dependencies only (no test extras), into a venv the runtime stage copies.
+# The package, its runtime dependencies and the observability extras (no test extras), into a venv the runtime
+# stage copies: metrics and traces stay off until MIXPEEK_METRICS / OTEL_* turn them on.
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir . \
+    && /opt/venv/bin/pip install --no-cache-dir '.[otel,metrics]' \
     && /opt/venv/bin/python -m compileall -q /opt/venv
 
 FROM python:3.12-slim-bookworm

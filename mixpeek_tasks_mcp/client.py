@@ -34,6 +34,8 @@ from .budget.hooks import BudgetHooks
 from .budget.learned import read_advice
 from .clock import Clock, SystemClock
 from .models import ListTasksRequest, ListTasksResponse, TaskResponse
+from .observability import hooks as observe
+from .observability import labels as key_labels
 from .redaction import SECRETS_LOG_FILTER, TooDeep, redact_tree
 from .settings import STARTING_REQUESTS_PER_MINUTE, Settings
 from .upstream_errors import (
@@ -76,6 +78,19 @@ class Credentials:
         return f"Credentials(api_key={'***' if self.api_key else None}, namespace={self.namespace!r})"
 
 
+def observed_budget_hooks() -> BudgetHooks:
+    """The budget's waits and learned limits, as the observability hooks (issue 21) count them per key label."""
+
+    def label(fingerprint: str) -> str:  # a key fingerprint starts with the labels' short hash (both SHA-256)
+        short = fingerprint[: key_labels.KEY_HASH_CHARS]
+        return key_labels.KEY_LABELS.bounded(key_labels.KEY_LABELS.aliases.get(short, short))
+
+    return BudgetHooks(
+        on_wait=[lambda fingerprint, _priority, seconds: observe.budget_wait(label(fingerprint), seconds)],
+        on_learned=[lambda fingerprint, per_minute, _source: observe.learned_limit(label(fingerprint), per_minute)],
+    )
+
+
 class _NoAnswer(Exception):
     """The request's own deadline passed before the whole answer arrived."""
 
@@ -111,7 +126,7 @@ class TasksClient:
             start_per_minute=STARTING_REQUESTS_PER_MINUTE,
             burst=settings.request_burst,
         )
-        self.budgets = KeyBudgets(policy, self._clock, shared=shared, hooks=hooks)
+        self.budgets = KeyBudgets(policy, self._clock, shared=shared, hooks=hooks or observed_budget_hooks())
         """One budget per API key, shared by every request made with it (list calls, the poller, scans)."""
 
     def budget_for(self, credentials: Credentials) -> KeyBudget:
@@ -212,6 +227,7 @@ class TasksClient:
             headers["X-Namespace"] = credentials.namespace
         return headers
 
+    @observe.mixpeek_request
     async def _request(
         self,
         method: str,
@@ -309,6 +325,7 @@ class TasksClient:
             f"{method} {path} was not sent: {why}. Call again in {ready} s.", status=429, error_type="request_budget"
         )
 
+    @observe.mixpeek_attempt
     async def _send(
         self,
         method: str,

@@ -9,8 +9,7 @@ missing from the answer (to tell a 404), and groups whose API refused that filte
 Each group's check runs on its own: the loop does not wait for it, so a slow key (or a slow batch) delays only
 its own tasks, never another group's next check.
 
-Checks are background requests of their key's budget (``budgeted.py``): people's calls go first, sessions take
-turns, and a check whose tasks lost every watcher while it waited for the budget is dropped, never sent.
+Checks are background requests of their key's budget, dropped unsent once nobody watches (``budgeted.py``).
 
 The loop is a task of the running event loop, started on first use; it ends when no entry is left. Entries
 live only while a subscription watches them: a finished, cancelled or disconnected wait leaves nothing behind.
@@ -33,8 +32,9 @@ from ..budget import BudgetNote, RequestDropped, current_context
 from ..client import Credentials, MixpeekError, TasksClient
 from ..clock import Clock, wait_event
 from ..models import ListTasksRequest, TaskResponse
+from ..observability import hooks as observe
 from ..statuses import classify, is_final
-from .budgeted import check_context, tell_waits
+from .budgeted import check_context
 from .estimate import FinishEstimator
 from .schedule import Backoff, BackoffMemory
 
@@ -81,6 +81,9 @@ class Entry:
     attempt: int
     due: float
     estimator: FinishEstimator
+    backoff_due: float = 0.0
+    """When the plain backoff polls next: an estimate may bring ``due`` before it, never after it, and its own
+    extra polls do not advance it (so the backoff's schedule is the same with or without estimates)."""
     watchers: set[Subscription] = field(default_factory=set)
     last: Observation | None = None
     in_flight: bool = False
@@ -103,11 +106,11 @@ class Subscription:
         self.credentials = credentials
         self.deadline = deadline
         self.identity = credentials_identity(credentials)
-        caller = current_context()
-        self.owner, self.note = caller.owner, caller.note or BudgetNote()  # whose turn; where budget waits go
+        self.owner, self.note = current_context().owner, current_context().note or BudgetNote()  # budget/
         self.task_ids: set[str] = set()
         self.pending: dict[str, Observation] = {}
         self.polls = 0
+        self.trace_link = observe.trace_link()
         self._event = anyio.Event()
 
     def deliver(self, task_id: str, observation: Observation) -> None:
@@ -298,6 +301,7 @@ class Poller:
             for identity, entries in self._take_due():
                 group.start_soon(self._check, identity, entries)
 
+    @observe.poller_batch
     async def _check(self, identity: str, entries: list[Entry]) -> None:
         self.stats.batches += 1
         try:
@@ -305,21 +309,14 @@ class Poller:
                 await self._get_each(entries)
             else:
                 await self._list(identity, entries)
-        except RequestDropped:
-            self._dropped(entries)
+        except RequestDropped:  # every entry lost its watchers (and left the table) while it waited: none sent
+            self.stats.dropped += 1
         except Exception as exc:  # an upstream surprise becomes an observation, never a dead poller
             logger.warning("poll check failed: %s", type(exc).__name__)
             failure = MixpeekError(f"Checking the task failed unexpectedly ({type(exc).__name__}); will retry.")
             for entry in entries:
                 if entry.in_flight:
                     self._record(entry, Observation(None, failure, self.clock.now()))
-
-    def _dropped(self, entries: list[Entry]) -> None:
-        """Nobody watched these any more when the budget would have let the check go: nothing was sent."""
-        self.stats.dropped += 1
-        for entry in (entry for entry in entries if entry.in_flight):
-            entry.in_flight, entry.due = False, self.clock.now()
-        self._wake.set()
 
     def _deadline(self, entries: list[Entry]) -> float | None:
         deadlines = [watcher.deadline for entry in entries for watcher in entry.watchers]
@@ -338,12 +335,10 @@ class Poller:
                 entry.task_id, credentials=entry.credentials, deadline=self._deadline([entry]), context=context
             )
         except RequestDropped:
-            self._dropped([entry])
+            self.stats.dropped += 1
         except MixpeekError as error:
-            tell_waits([entry], context)
             self._record(entry, Observation(None, error, self.clock.now()))
         else:
-            tell_waits([entry], context)
             self._record(entry, Observation(task, None, self.clock.now()))
 
     async def _list(self, identity: str, entries: list[Entry]) -> None:
@@ -352,13 +347,11 @@ class Poller:
             {"filters": {"AND": [{"field": "task_id", "operator": "in", "value": ids}]}}
         )
         self.stats.list_requests += 1
-        context = check_context(entries)
         try:
             response = await self.client.list_tasks(
-                request, credentials=entries[0].credentials, limit=len(ids), offset=0, context=context
+                request, credentials=entries[0].credentials, limit=len(ids), offset=0, context=check_context(entries)
             )
         except MixpeekError as error:
-            tell_waits(entries, context)
             if error.status in REFUSED_FILTER_STATUSES:
                 logger.warning("Mixpeek refused list filtering on task_id (HTTP %s): polling with GETs", error.status)
                 self._get_only[identity] = None
@@ -369,7 +362,6 @@ class Poller:
             for entry in entries:
                 self._record(entry, Observation(None, error, self.clock.now()))
             return
-        tell_waits(entries, context)
         at = self.clock.now()
         found = {task.task_id: task for task in response.results}
         missing = [entry for entry in entries if entry.task_id not in found]
@@ -390,9 +382,13 @@ class Poller:
         else:
             if observation.task is not None:
                 entry.estimator.observe(observation.task, now)
-            delay = entry.estimator.next_delay(now, self.backoff.delay(entry.attempt, self.rng))
-            entry.attempt += 1
-            entry.due = now + delay
+            if now >= entry.backoff_due - self.window:  # the backoff's own poll (or one coalesced with it)
+                # from its own due time when checked early with others: the backoff's grid, with or without aims
+                entry.backoff_due = max(now, entry.backoff_due) + self.backoff.delay(entry.attempt, self.rng)
+                entry.attempt += 1
+            # the estimate may bring the next poll earlier than the backoff's, never later
+            backoff = entry.backoff_due - now
+            entry.due = now + min(backoff, entry.estimator.next_delay(now, backoff))
             self._reschedule_deadlines(entry, now)
         for watcher in list(entry.watchers):
             watcher.deliver(entry.task_id, observation)
