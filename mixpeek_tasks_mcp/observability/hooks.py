@@ -44,7 +44,7 @@ S = TypeVar("S")
 logger = logging.getLogger(__name__)
 
 ALL_KEYS: Final = "all"
-"""The key label of a budget shared by every key (the process-wide budget of budget.py)."""
+"""The key label of a budget shared by every key (none since issue 16: each key has its own, see budget/)."""
 WARN_EVERY_SECONDS: Final = 60.0
 _warned: dict[str, float] = {}
 
