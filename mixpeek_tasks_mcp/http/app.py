@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Mount
 from mixpeek_tasks_mcp.http.connections import bounded_protocol
 from mixpeek_tasks_mcp.http.drain import DrainingServer, InFlightRequests
 from mixpeek_tasks_mcp.http.health import ReadinessProbe, health_routes
+from mixpeek_tasks_mcp.http.owners import keep_session_ids_out_of_logs
 from mixpeek_tasks_mcp.http.security import (
     McpGuard,
     auth_token,
@@ -73,6 +74,7 @@ def build_http_app(settings: Settings, server: MCPServer[Any] | None = None) -> 
     (None for SSE and stateless).
     """
     check_http_settings(settings)
+    keep_session_ids_out_of_logs()
     if server is None:
         from mixpeek_tasks_mcp.server import build_server
 
@@ -87,7 +89,8 @@ def build_http_app(settings: Settings, server: MCPServer[Any] | None = None) -> 
             yield
 
     routes: list[BaseRoute] = [*health_routes(ReadinessProbe(settings))]
-    routes.append(Mount("", app=McpGuard(inner, security, auth_token(settings))))
+    guard = McpGuard(inner, security, auth_token(settings), passthrough=settings.allow_key_passthrough)
+    routes.append(Mount("", app=guard))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.in_flight = in_flight
     app.state.sessions = getattr(inner.state, "sessions", None)
