@@ -42,9 +42,10 @@ from mcp.types import (
 
 from .client import Credentials, TaskNotFoundError
 from .request_scope import app_state, request_credentials
-from .resources import ACTIVE_URI, FAILED_URI, MAX_TASK_ID_CHARS, TASK_URI_PREFIX
+from .resources import ACTIVE_URI, FAILED_URI, TASK_URI_PREFIX
 from .settings import Settings
 from .summary import task_row
+from .task_ids import echo, task_id_problem
 from .waits.poller import Poller
 from .waits.rules import is_transient
 
@@ -66,9 +67,7 @@ def task_id_of(uri: str) -> str | None:
     if not uri.startswith(TASK_URI_PREFIX) or uri in (ACTIVE_URI, FAILED_URI):
         return None
     task_id = uri[len(TASK_URI_PREFIX) :]
-    if not task_id or "/" in task_id or len(task_id) > MAX_TASK_ID_CHARS or not task_id.isprintable():
-        return None
-    return task_id
+    return None if task_id_problem(task_id) else task_id
 
 
 async def watch_task(poller: Poller, credentials: Credentials, task_id: str, notify: Notify) -> None:
@@ -101,9 +100,12 @@ async def watch_task(poller: Poller, credentials: Credentials, task_id: str, not
 def _checked_task_id(uri: str) -> str | None:
     task_id = task_id_of(uri)
     if task_id is None and uri not in (ACTIVE_URI, FAILED_URI):
+        why = ""
+        if uri.startswith(TASK_URI_PREFIX) and (problem := task_id_problem(uri[len(TASK_URI_PREFIX) :])):
+            why = f" (its task id {problem})"
         raise MCPError(
             code=INVALID_PARAMS,
-            message=f"Cannot subscribe to {uri[:100]!r}: subscriptions are for mixpeek://tasks/{{task_id}}.",
+            message=f"Cannot subscribe to {echo(uri, 100)}{why}: subscriptions are for mixpeek://tasks/{{task_id}}.",
         )
     return task_id  # the fixed pages are accepted; they change all the time, so no update is sent
 
