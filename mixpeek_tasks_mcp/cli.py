@@ -42,6 +42,10 @@ HTTP_FLAGS: dict[str, tuple[str, type, str]] = {
     "http_max_connections": ("--http-max-connections", int, "Open HTTP connections allowed (default 1000)."),
     "session_idle_timeout": ("--session-idle-timeout", float, "Idle seconds before a session ends (default 1800)."),
     "max_sessions": ("--max-sessions", int, "Streamable HTTP sessions kept; oldest idle ends first (default 1000)."),
+    "max_listen_streams_per_key": ("--max-listen-streams-per-key", int, "Listen streams one key may open (8)."),
+    "max_subscriptions_per_key": ("--max-subscriptions-per-key", int, "Subscriptions one key may hold (200)."),
+    "max_waits_per_key": ("--max-waits-per-key", int, "wait_for_task calls one key may run at once (20)."),
+    "max_triages_per_key": ("--max-triages-per-key", int, "triage_tasks calls one key may run at once (2)."),
 }
 
 

@@ -25,6 +25,7 @@ from .output import ListTasksResult, TriageResult, WaitResult
 from .schema import self_contained_schema
 from .settings import Settings
 from .summary import list_result
+from .tenancy import PerKey
 from .triage.stuck import ProgressMemory
 from .validation import InvalidArguments, check_list_tasks, check_triage_tasks, check_wait_for_task
 from .waits.poller import Poller
@@ -45,8 +46,8 @@ class AppState:
     clock: Clock = field(default_factory=SystemClock)
     backoff: Backoff = field(default_factory=Backoff)
     memory: BackoffMemory = field(init=False)
-    progress: ProgressMemory = field(default_factory=ProgressMemory)
-    """Active tasks' last seen status and tier, so a later triage can tell which made no progress."""
+    progress: PerKey[ProgressMemory] = field(default_factory=lambda: PerKey(ProgressMemory))
+    """Active tasks' last seen status and tier, per key, so a later triage can tell which made no progress."""
     poller: Poller = field(init=False)
 
     def __post_init__(self) -> None:
@@ -158,13 +159,15 @@ async def triage_tasks_tool(
 
     from .triage.run import run_triage  # on first use: the server starts without the triage machinery
 
+    credentials = credentials_for(ctx, state.settings)
+
     try:
         text, result = await run_triage(
             checked,
             client=state.client,
-            credentials=credentials_for(ctx, state.settings),
+            credentials=credentials,
             clock=state.clock,
-            memory=state.progress,
+            memory=state.progress.of(credentials),
             max_timeout=state.settings.wait_max_seconds,
             on_page=report,
         )

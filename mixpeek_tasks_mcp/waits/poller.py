@@ -202,7 +202,7 @@ class Poller:
             entry = Entry(
                 task_id=task_id,
                 credentials=subscription.credentials,
-                attempt=self.memory.resume(task_id),
+                attempt=self.memory.resume(task_id, identity=subscription.identity),
                 due=now + ARRIVAL_GRACE,
                 estimator=FinishEstimator(cap=self.backoff.cap),
             )
@@ -229,9 +229,9 @@ class Poller:
             del self._entries[key]
             self._wake.set()
             if entry.last is not None and entry.last.final:
-                self.memory.forget(task_id)
+                self.memory.forget(task_id, identity=subscription.identity)
             elif entry.last is not None:
-                self.memory.remember(task_id, entry.attempt)
+                self.memory.remember(task_id, entry.attempt, identity=subscription.identity)
 
     @staticmethod
     def _reschedule_deadlines_of(entry: Entry, subscription: Subscription, now: float) -> None:
