@@ -47,7 +47,8 @@ class BackoffMemory:
         self._entries: OrderedDict[str, OrderedDict[str, tuple[int, float]]] = OrderedDict()
 
     def resume(self, task_id: str, *, identity: str = "") -> int:
-        entry = self._entries.get(identity, {}).get(task_id)
+        entries = self._entries.get(identity)
+        entry = entries.get(task_id) if entries is not None else None
         if entry is None or self._clock.now() - entry[1] > self._forget_after:
             return 0
         return entry[0]
