@@ -46,6 +46,7 @@ from .resources import ACTIVE_URI, FAILED_URI, TASK_URI_PREFIX
 from .settings import Settings
 from .summary import task_row
 from .task_ids import echo, task_id_problem
+from .tenancy import LISTEN_STREAMS, SUBSCRIPTIONS, CapReached
 from .waits.poller import Poller
 from .waits.rules import is_transient
 
@@ -124,13 +125,16 @@ class ConnectionWatches:
             connection.exit_stack.push_async_callback(watches.aclose)
         return watches
 
-    def start(self, uri: str, watch: Awaitable[None]) -> None:
+    def start(self, uri: str, watch: Awaitable[None], release: Callable[[], None]) -> None:
+        """Run ``watch`` for ``uri``; ``release`` (its key's hold on a subscription) is called when it ends."""
+
         async def run() -> None:
             try:
                 await watch
             except Exception:  # pragma: no cover - a watch must not take the connection down
                 logger.exception("a resource subscription stopped on an unexpected error")
             finally:
+                release()
                 if self.watches.get(uri) is task:
                     del self.watches[uri]
 
@@ -163,11 +167,16 @@ async def on_subscribe(ctx: ServerRequestContext[Any, Any], params: SubscribeReq
         )
     state = app_state(ctx)
     connection = _connection(ctx)
+    credentials = request_credentials(ctx, state)
+    try:
+        release = state.caps.acquire(SUBSCRIPTIONS, credentials)
+    except CapReached as reached:
+        raise reached.as_mcp_error() from None
 
     async def notify() -> None:
         await connection.send_resource_updated(uri)
 
-    watches.start(uri, watch_task(state.poller, request_credentials(ctx, state), task_id, notify))
+    watches.start(uri, watch_task(state.poller, credentials, task_id, notify), release)
     return EmptyResult()
 
 
@@ -219,6 +228,10 @@ class TaskListen:
         bus = StreamBus(self.shared)
         state = app_state(ctx)
         credentials = request_credentials(ctx, state)
+        try:
+            release = state.caps.acquire(LISTEN_STREAMS, credentials)
+        except CapReached as reached:
+            raise reached.as_mcp_error() from None
         self.open_streams += 1
         try:
             async with anyio.create_task_group() as group:
@@ -234,6 +247,7 @@ class TaskListen:
                     group.cancel_scope.cancel()
         finally:
             self.open_streams -= 1
+            release()
         return result
 
 

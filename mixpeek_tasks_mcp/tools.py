@@ -25,7 +25,7 @@ from .output import ListTasksResult, TriageResult, WaitResult
 from .schema import self_contained_schema
 from .settings import Settings
 from .summary import list_result
-from .tenancy import PerKey
+from .tenancy import TRIAGES, WAITS, CapReached, KeyCaps, PerKey
 from .triage.stuck import ProgressMemory
 from .validation import InvalidArguments, check_list_tasks, check_triage_tasks, check_wait_for_task
 from .waits.poller import Poller
@@ -49,8 +49,11 @@ class AppState:
     progress: PerKey[ProgressMemory] = field(default_factory=lambda: PerKey(ProgressMemory))
     """Active tasks' last seen status and tier, per key, so a later triage can tell which made no progress."""
     poller: Poller = field(init=False)
+    caps: KeyCaps = field(init=False)
+    """What each key holds at once (waits, triages, listen streams, subscriptions), against its caps."""
 
     def __post_init__(self) -> None:
+        self.caps = KeyCaps(self.settings)
         self.memory = BackoffMemory(self.clock)
         self.poller = Poller(self.client, self.clock, backoff=self.backoff, memory=self.memory)
 
@@ -128,16 +131,18 @@ async def wait_for_task_tool(
     from .waits.answer import Progress, answer_wait  # on first use, like triage: start-up loads neither
 
     progress = Progress(ctx.report_progress, checked.timeout_seconds)
+    credentials = credentials_for(ctx, settings)
     try:
-        text, result = await answer_wait(
-            checked,
-            poller=state.poller,
-            client=state.client,
-            credentials=credentials_for(ctx, settings),
-            progress=progress,
-            default_timeout=settings.wait_default_seconds,
-        )
-    except MixpeekError as error:
+        with state.caps.hold(WAITS, credentials):
+            text, result = await answer_wait(
+                checked,
+                poller=state.poller,
+                client=state.client,
+                credentials=credentials,
+                progress=progress,
+                default_timeout=settings.wait_default_seconds,
+            )
+    except (MixpeekError, CapReached) as error:
         raise ToolError(str(error)) from None
     return _result(text, result)
 
@@ -162,16 +167,17 @@ async def triage_tasks_tool(
     credentials = credentials_for(ctx, state.settings)
 
     try:
-        text, result = await run_triage(
-            checked,
-            client=state.client,
-            credentials=credentials,
-            clock=state.clock,
-            memory=state.progress.of(credentials),
-            max_timeout=state.settings.wait_max_seconds,
-            on_page=report,
-        )
-    except MixpeekError as error:
+        with state.caps.hold(TRIAGES, credentials):
+            text, result = await run_triage(
+                checked,
+                client=state.client,
+                credentials=credentials,
+                clock=state.clock,
+                memory=state.progress.of(credentials),
+                max_timeout=state.settings.wait_max_seconds,
+                on_page=report,
+            )
+    except (MixpeekError, CapReached) as error:
         raise ToolError(str(error)) from None
     return _result(text, result)
 
