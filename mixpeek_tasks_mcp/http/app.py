@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Mount
 from mixpeek_tasks_mcp.http.connections import bounded_protocol
 from mixpeek_tasks_mcp.http.drain import DrainingServer, InFlightRequests
 from mixpeek_tasks_mcp.http.health import ReadinessProbe, health_routes
+from mixpeek_tasks_mcp.http.linger import SubscriberLinger
 from mixpeek_tasks_mcp.http.owners import keep_session_ids_out_of_logs
 from mixpeek_tasks_mcp.http.security import (
     McpGuard,
@@ -27,6 +28,7 @@ from mixpeek_tasks_mcp.http.security import (
 )
 from mixpeek_tasks_mcp.http.sessions import SessionCap
 from mixpeek_tasks_mcp.settings import Settings
+from mixpeek_tasks_mcp.subscriptions import session_has_subscriptions
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -54,6 +56,7 @@ def _mcp_app(settings: Settings, server: MCPServer[Any], security: TransportSecu
     )
     if not settings.stateless_http:
         app.state.sessions = SessionCap(server.session_manager, settings.max_sessions)
+        app.state.linger = SubscriberLinger(server.session_manager, session_has_subscriptions)
     return app
 
 
