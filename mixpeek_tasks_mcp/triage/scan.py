@@ -14,6 +14,7 @@ import anyio
 
 from ..client import Credentials, MixpeekError, TasksClient
 from ..clock import Clock
+from ..draining import DRAIN
 from ..enums import SortDirection
 from ..models import ListTasksRequest, ListTasksResponse, SortOption, TaskSelection
 from .tally import Tally
@@ -60,12 +61,12 @@ async def scan(
     pages = 0
     while True:
         remaining = deadline - clock.now()
-        if remaining <= 0:
+        if remaining <= 0 or DRAIN.begun:  # out of time, or the server is shutting down (draining.py)
             return ScanOutcome(tally, total, "time_budget", pages)
         limit = min(PAGE_SIZE, max_tasks - tally.scanned)
         response: ListTasksResponse | None = None
         try:
-            with anyio.move_on_after(remaining):
+            with anyio.move_on_after(remaining), DRAIN.cuts_short():
                 response = await client.list_tasks(
                     request, credentials=credentials, limit=limit, offset=offset, cursor=cursor
                 )

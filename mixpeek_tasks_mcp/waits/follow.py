@@ -16,6 +16,7 @@ from typing import Any
 
 from ..bounds import MAX_TEXT_CHARS, most_that_fit, within
 from ..client import Credentials, MixpeekError, TaskNotFoundError, TasksClient
+from ..draining import DRAIN
 from ..enums import SortDirection
 from ..models import ListTasksRequest, LogicalOperator, SortOption, TaskResponse, TaskSelection
 from ..output import WaitLine, WaitResult
@@ -74,7 +75,8 @@ async def wait_one(
                 if outcome is not None:
                     return WaitOutcome(last_task, outcome, polls, elapsed)
             now = clock.now()
-            if now >= deadline and (observation is not None or now >= deadline + DEADLINE_GRACE):
+            ending = DRAIN.begun  # the server is shutting down: answer now, as at the deadline
+            if ending or (now >= deadline and (observation is not None or now >= deadline + DEADLINE_GRACE)):
                 if last_task is None:
                     raise last_error or MixpeekError("No answer from Mixpeek before the deadline; call again.")
                 note = str(last_error) if last_error is not None else None
@@ -187,7 +189,7 @@ async def wait_many(
             if met:
                 break
             now = clock.now()
-            if now >= deadline + DEADLINE_GRACE:
+            if now >= deadline + DEADLINE_GRACE or DRAIN.begun:
                 break
             arrived = await subscription.updates(deadline + DEADLINE_GRACE)
             elapsed = clock.now() - start

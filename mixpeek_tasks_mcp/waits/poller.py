@@ -28,6 +28,7 @@ import anyio
 
 from ..client import Credentials, MixpeekError, TasksClient
 from ..clock import Clock
+from ..draining import DRAIN
 from ..models import ListTasksRequest, TaskResponse
 from ..statuses import classify, is_final
 from .estimate import FinishEstimator
@@ -131,7 +132,8 @@ class Subscription:
     async def updates(self, until: float) -> dict[str, Observation]:
         """What arrived since the last call, waiting for something until the clock reaches ``until``."""
         if not self.pending:
-            await _wait_event(self._event, self.poller.clock, until - self.poller.clock.now())
+            with DRAIN.cuts_short():  # a shutdown ends the wait (draining.py)
+                await _wait_event(self._event, self.poller.clock, until - self.poller.clock.now())
         self._event = anyio.Event()
         arrived, self.pending = self.pending, {}
         return arrived
