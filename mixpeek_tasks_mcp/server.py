@@ -15,6 +15,7 @@ from .prompts import register_prompts
 from .request_scope import RequestScope
 from .resources import register_resources
 from .settings import Settings
+from .shared_lists import SharedListResults
 from .short_errors import short_errors
 from .statuses import STATUS_RULES_TEXT
 from .subscriptions import register_subscriptions
@@ -66,7 +67,7 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
         instructions=INSTRUCTIONS,
         tools=with_board(build_tools(settings)),
         extensions=[board_extension()],
-        middleware=[short_errors, negotiate_apps, RequestScope()],
+        middleware=[SharedListResults(), short_errors, negotiate_apps, RequestScope()],
         lifespan=lifespan,
         log_level=settings.log_level,
         subscriptions=bus,
