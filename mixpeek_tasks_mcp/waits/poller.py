@@ -80,6 +80,10 @@ class Entry:
     watchers: set[Subscription] = field(default_factory=set)
     last: Observation | None = None
     in_flight: bool = False
+    batch: list[Entry] | None = None
+    """The entries of the check under way (``check`` is its cancel scope): a check nobody waits for any more is
+    cancelled, so a request still queued behind the request budget is not sent for a client that has gone."""
+    check: anyio.CancelScope | None = None
 
 
 @dataclass
@@ -230,6 +234,9 @@ class Poller:
         if not entry.watchers:
             del self._entries[key]
             self._wake.set()
+            batch, check = entry.batch, entry.check
+            if entry.in_flight and batch is not None and check is not None and not any(e.watchers for e in batch):
+                check.cancel()  # nobody is left to hear its answer
             if entry.last is not None and entry.last.final:
                 self.memory.forget(task_id, identity=subscription.identity)
             elif entry.last is not None:
@@ -308,6 +315,12 @@ class Poller:
                 group.start_soon(self._check, identity, entries)
 
     async def _check(self, identity: str, entries: list[Entry]) -> None:
+        with anyio.CancelScope() as scope:
+            for entry in entries:
+                entry.batch, entry.check = entries, scope
+            await self._check_batch(identity, entries)
+
+    async def _check_batch(self, identity: str, entries: list[Entry]) -> None:
         self.stats.batches += 1
         try:
             if len(entries) == 1 or identity in self._get_only:

@@ -25,7 +25,7 @@ from mixpeek_tasks_mcp.server import build_server
 from mixpeek_tasks_mcp.settings import Settings
 from mixpeek_tasks_mcp.tools import AppState
 
-from .conftest import CLIENT_KEY, SERVER_KEY
+from .conftest import CLIENT_KEY, SERVER_KEY, fingerprint
 
 pytestmark = pytest.mark.anyio
 BOUND = 90.0
@@ -97,6 +97,10 @@ async def get_stream(url: str, headers: dict[str, str], heard: list[str] | None 
         group.cancel_scope.cancel()
 
 
+def requests_by(sandbox: RunningSandbox, key: str) -> list[dict[str, Any]]:
+    return [entry for entry in sandbox.requests() if entry["key_fingerprint"] == fingerprint(key)]
+
+
 async def until(condition: Any) -> None:
     while not condition():  # noqa: ASYNC110 - the state lives in the server thread and the sandbox
         await anyio.sleep(0.1)
@@ -110,8 +114,7 @@ async def test_subscriptions_of_a_vanished_client_stop_and_a_returning_one_keeps
         port=0,
         api_base=sandbox.base_url,
         api_key=SERVER_KEY,
-        allow_key_passthrough=True,
-        max_requests_per_minute=0,  # the sandbox has no limit; this test is about subscriptions
+        allow_key_passthrough=True,  # and the default request budget: checks queue behind it
     )
     state = AppState(settings=settings, client=TasksClient(settings))
     task_id = sandbox.create_task(status="PENDING")["task_id"]
