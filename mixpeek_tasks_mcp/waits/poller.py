@@ -80,9 +80,7 @@ class Entry:
     watchers: set[Subscription] = field(default_factory=set)
     last: Observation | None = None
     in_flight: bool = False
-    batch: list[Entry] | None = None
-    """The entries of the check under way (``check`` is its cancel scope): a check nobody waits for any more is
-    cancelled, so a request still queued behind the request budget is not sent for a client that has gone."""
+    batch: list[Entry] | None = None  # the check under way and its cancel scope: cancelled once nobody waits
     check: anyio.CancelScope | None = None
 
 
