@@ -232,9 +232,8 @@ class Poller:
         if not entry.watchers:
             del self._entries[key]
             self._wake.set()
-            batch, check = entry.batch, entry.check
-            if entry.in_flight and batch is not None and check is not None and not any(e.watchers for e in batch):
-                check.cancel()  # nobody is left to hear its answer
+            if entry.in_flight and entry.check is not None and not any(e.watchers for e in entry.batch or ()):
+                entry.check.cancel()  # nobody is left to hear its answer
             if entry.last is not None and entry.last.final:
                 self.memory.forget(task_id, identity=subscription.identity)
             elif entry.last is not None:
@@ -306,8 +305,7 @@ class Poller:
         ]
 
     async def step(self) -> None:
-        """Check every entry due within the window of now and wait for all of it (tests and the bench; the loop
-        itself never waits for a group's check)."""
+        """Check everything due now and wait for it (tests, bench; the loop itself never waits for a check)."""
         async with anyio.create_task_group() as group:
             for identity, entries in self._take_due():
                 group.start_soon(self._check, identity, entries)
