@@ -41,9 +41,8 @@ BATCH_LIMIT = 100
 COALESCE_WINDOW = 1.0
 """Entries due within this many seconds of the earliest one are checked with it."""
 ARRIVAL_GRACE = 0.05
-"""A task no check has seen yet is first checked this long after its wait arrives (never past the wait's
-deadline), so waits that arrive together (a burst of sessions, an agent's parallel calls) share one request
-instead of one each."""
+"""A task no check has seen yet is first checked this long after its wait arrives (never past its deadline), so
+waits that arrive together (a burst of sessions, an agent's parallel calls) share one request."""
 FRESH_SECONDS = 1.0
 """A result this young answers a new subscriber at once instead of a new poll."""
 REFUSED_FILTER_STATUSES = frozenset({400, 422})
