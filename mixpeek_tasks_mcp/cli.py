@@ -48,6 +48,10 @@ HTTP_FLAGS: dict[str, tuple[str, type, str]] = {
     "session_idle_timeout": ("--session-idle-timeout", float, "Idle seconds before a session ends (default 1800)."),
     "max_sessions": ("--max-sessions", int, "Streamable HTTP sessions kept; oldest idle ends first (default 1000)."),
     "metrics_port": ("--metrics-port", int, "Serve /metrics on this port (no token) instead of the MCP port."),
+    "max_listen_streams_per_key": ("--max-listen-streams-per-key", int, "Listen streams one key may open (8)."),
+    "max_subscriptions_per_key": ("--max-subscriptions-per-key", int, "Subscriptions one key may hold (200)."),
+    "max_waits_per_key": ("--max-waits-per-key", int, "wait_for_task calls one key may run at once (20)."),
+    "max_triages_per_key": ("--max-triages-per-key", int, "triage_tasks calls one key may run at once (2)."),
 }
 
 

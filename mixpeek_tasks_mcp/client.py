@@ -37,6 +37,7 @@ from .models import ListTasksRequest, ListTasksResponse, TaskResponse
 from .observability import hooks as observe
 from .redaction import SECRETS_LOG_FILTER, TooDeep, redact_tree
 from .settings import STARTING_REQUESTS_PER_MINUTE, Settings
+from .task_ids import echo, task_id_problem
 from .upstream_errors import (
     Answer,
     Call,
@@ -202,7 +203,10 @@ class TasksClient:
         deadline: float | None = None,
         context: RequestContext | None = None,
     ) -> TaskResponse:
-        """``GET /v1/tasks/{task_id}``; raises TaskNotFoundError on 404."""
+        """``GET /v1/tasks/{task_id}``; raises TaskNotFoundError on 404, and MixpeekError without sending anything
+        for an id that could change the request path (``..``; see task_ids.py)."""
+        if (problem := task_id_problem(task_id)) is not None:
+            raise MixpeekError(f"{echo(task_id)} is not a task id ({problem}); nothing was sent to Mixpeek.")
         path = f"/v1/tasks/{quote(task_id, safe='')}"
         data = await self._request(
             "GET", path, credentials, deadline=deadline, not_found_is_task=task_id, context=context

@@ -3,7 +3,9 @@
 Statuses, task types and ``since`` suggestions are fixed lists. Task, batch and bucket ids come from one
 ``POST /v1/tasks/list`` of the newest ``RECENT_TASKS`` tasks per caller (credentials), cached for
 ``CACHE_SECONDS``. Completion never fails the request: if Mixpeek is slow, down or refuses, the answer is
-the values at hand (possibly none).
+the values at hand (possibly none). Every answer is bounded whatever was typed (issue 18, point 2): a typed
+value longer than any prompt argument completes to nothing, each value (which for ``task_ids`` repeats the
+ids typed so far) is at most MAX_COMPLETION_VALUE_CHARS, and the values at most MAX_ANSWER_CHARS in all.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ API_SECONDS: Final = 3.0
 """The longest a completion waits for Mixpeek."""
 MAX_CACHED_CALLERS: Final = 64
 MAX_VALUE_CHARS: Final = 200
+"""Longest id offered (longer ones are not ids worth typing)."""
+MAX_COMPLETION_VALUE_CHARS: Final = 2_000
+"""Longest value of an answer: a task_ids value repeats the ids typed so far (the prompt takes 2,000 characters)."""
+MAX_ANSWER_CHARS: Final = 20_000
+"""Most characters of values in one answer, whatever was typed."""
 
 NEWEST_FIRST: Final = ListTasksRequest(sort=SortOption(field="created_at", direction=SortDirection.DESC))
 SINCE_SUGGESTIONS: Final = ("1h", "6h", "12h", "24h", "today", "yesterday", "7d")
@@ -111,6 +118,19 @@ class RecentIdCache:
         )
 
 
+def bounded(values: Iterable[str], total: int) -> Completion:
+    """At most MAX_VALUES values, none longer than MAX_COMPLETION_VALUE_CHARS, MAX_ANSWER_CHARS in all."""
+    kept: list[str] = []
+    room = MAX_ANSWER_CHARS
+    for value in values:
+        if len(kept) == MAX_VALUES or len(value) > room:
+            break
+        if len(value) <= MAX_COMPLETION_VALUE_CHARS:
+            kept.append(value)
+            room -= len(value)
+    return Completion(values=kept, total=total, has_more=total > len(kept))
+
+
 def matching(candidates: Iterable[str], typed: str) -> Completion:
     """The candidates starting with what was typed (case-insensitive), then those containing it."""
     typed = typed.strip().lower()
@@ -118,7 +138,7 @@ def matching(candidates: Iterable[str], typed: str) -> Completion:
     starts = [value for value in pool if value.lower().startswith(typed)]
     contains = [value for value in pool if typed and typed in value.lower() and value not in starts]
     found = starts + contains
-    return Completion(values=found[:MAX_VALUES], total=len(found), has_more=len(found) > MAX_VALUES)
+    return bounded(found, len(found))
 
 
 STATIC: Final[dict[str, tuple[str, ...]]] = {
@@ -155,6 +175,8 @@ async def complete(
             return None
     elif not (ref.uri == TASK_TEMPLATE and argument.name == "task_id"):
         return None
+    if len(argument.value) > MAX_COMPLETION_VALUE_CHARS:
+        return Completion(values=[])  # longer than any prompt argument: nothing completes it
     if argument.name in STATIC:
         return matching(STATIC[argument.name], argument.value)
     request = current_request()
@@ -164,7 +186,7 @@ async def complete(
     if argument.name == "task_ids" and "," in typed:  # complete the id being typed, keep the ones before it
         done, _, typed = typed.rpartition(",")
         found = matching(_dynamic(argument.name, recent), typed)
-        return Completion(values=[f"{done}, {value}" for value in found.values], total=found.total)
+        return bounded((f"{done.rstrip()}, {value}" for value in found.values), found.total or 0)
     return matching(_dynamic(argument.name, recent), typed)
 
 

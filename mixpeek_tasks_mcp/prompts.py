@@ -21,7 +21,8 @@ from mcp.types import INVALID_PARAMS, EmbeddedResource, TextResourceContents
 
 from .arguments import MAX_WAIT_TASK_IDS
 from .client import MixpeekError, TaskNotFoundError
-from .resources import JSON_MIME, MAX_TASK_ID_CHARS, task_document, task_uri
+from .resources import JSON_MIME, task_document, task_uri
+from .task_ids import checked_task_id, task_id_problem
 from .tools import AppState, credentials_for
 from .validation import InvalidArguments, check_triage_tasks, check_wait_for_task
 
@@ -72,7 +73,7 @@ def since_to_iso(since: str, *, now: datetime | None = None) -> str:
 
 def _identifier(prompt: str, name: str, value: str) -> str:
     value = value.strip()
-    if not value or len(value) > MAX_ID_CHARS or not _ID.match(value):
+    if not value or len(value) > MAX_ID_CHARS or not _ID.match(value) or task_id_problem(value):
         raise refuse(prompt, f"{name} {json.dumps(value[:60])} is not an id (letters, digits, _ . : - only).")
     return value
 
@@ -156,9 +157,10 @@ with the next_call its answer gives, verbatim.
 
 
 async def explain_prompt(arguments: Arguments, ctx: Context[Any, Any]) -> list[Message]:
-    task_id = arguments.get("task_id", "").strip()
-    if not task_id or len(task_id) > MAX_TASK_ID_CHARS or not task_id.isprintable():
-        raise refuse("explain_task", "task_id must be a task id (copy one from list_tasks).")
+    try:
+        task_id = checked_task_id(arguments.get("task_id", ""))
+    except ValueError as problem:
+        raise refuse("explain_task", f"task_id {problem}") from None
     uri = task_uri(task_id)
     check = _call("wait_for_task", {"task_id": task_id, "timeout_seconds": 0})
     messages: list[Message] = []

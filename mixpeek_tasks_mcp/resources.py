@@ -20,6 +20,7 @@ from .client import MixpeekError, TaskNotFoundError
 from .models import TaskResponse
 from .request_scope import app_state, current_request, request_credentials
 from .summary import DATA_NOTE, list_result, task_row
+from .task_ids import checked_task_id
 from .tools import AppState, credentials_for
 from .validation import check_list_tasks
 
@@ -31,7 +32,6 @@ MAX_DETAIL_ITEMS: Final = 50
 """Most items of one list (or keys of one object) kept inside a task's detail."""
 MAX_DETAIL_DEPTH: Final = 8
 """Deepest nesting kept inside a task's detail."""
-MAX_TASK_ID_CHARS: Final = 200
 PAGE_LIMIT: Final = 20
 """Tasks on each fixed page (list_tasks' default page)."""
 
@@ -115,9 +115,10 @@ def task_document(task: TaskResponse) -> str:
 
 
 async def read_task(state: AppState, credentials: Any, task_id: str) -> str:
-    task_id = task_id.strip()
-    if not task_id or len(task_id) > MAX_TASK_ID_CHARS or not task_id.isprintable():
-        raise ResourceNotFoundError(f"{task_uri(task_id[:40])!r} is not a task id (copy one from list_tasks).")
+    try:
+        task_id = checked_task_id(task_id)
+    except ValueError as problem:
+        raise ResourceNotFoundError(f"{TASK_URI_PREFIX}{{task_id}}: {problem}") from None
     try:
         task = await state.client.get_task(task_id, credentials=credentials)
     except TaskNotFoundError as error:

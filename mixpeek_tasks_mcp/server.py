@@ -17,6 +17,8 @@ from .prompts import register_prompts
 from .request_scope import RequestScope
 from .resources import register_resources
 from .settings import Settings
+from .shared_lists import SharedListResults
+from .short_errors import short_errors
 from .statuses import STATUS_RULES_TEXT
 from .subscriptions import register_subscriptions
 from .tools import AppState, build_tools
@@ -84,7 +86,7 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
         instructions=instructions_for(settings),
         tools=tools,
         extensions=[board_extension()],
-        middleware=[negotiate_apps, RequestScope(), *observed],
+        middleware=[SharedListResults(), short_errors, negotiate_apps, RequestScope(), *observed],
         lifespan=lifespan,
         log_level=settings.log_level,
         subscriptions=bus,

@@ -111,6 +111,16 @@ class Settings(BaseSettings):
         default_factory=dict, description="Names for keys in metrics: 'short-hash=alias,...' (never the key)."
     )
 
+    # What one key (credentials identity) may hold at once: see tenancy.py
+    max_listen_streams_per_key: int = Field(
+        default=8, ge=1, le=10_000, description="subscriptions/listen streams one key may have open."
+    )
+    max_subscriptions_per_key: int = Field(
+        default=200, ge=1, le=100_000, description="Legacy resource subscriptions one key may hold (all sessions)."
+    )
+    max_waits_per_key: int = Field(default=20, ge=1, le=10_000, description="wait_for_task calls one key may run.")
+    max_triages_per_key: int = Field(default=2, ge=1, le=1_000, description="triage_tasks calls one key may run.")
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("api_base")

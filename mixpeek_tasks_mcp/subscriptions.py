@@ -10,6 +10,10 @@ request budget, polls shared with any wait on the same task):
 - 2026-07-28 (``subscriptions/listen``): the listen stream's ``resourceSubscriptions`` are watched while the
   stream is open, each update published to that stream only; closing the stream ends the watches.
 
+Subscribing waits for the task's first check (task_watch.first_look): an unknown id, or one the key may not read,
+is refused there. A watch that ends because the key was refused ends visibly (task_watch). Each key holds at most
+its caps of listen streams and subscriptions (tenancy.py).
+
 MCPServer has no public hook for ``resources/subscribe`` nor for wrapping ``subscriptions/listen`` (mcp 2.3.0),
 so both are registered on its lowlevel server (``_lowlevel``, the one private access). Legacy subscriptions are
 left out in stateless Streamable HTTP, where no connection outlives a request: the capability then says so.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -33,6 +38,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
+    INVALID_REQUEST,
     EmptyResult,
     SubscribeRequestParams,
     SubscriptionsListenRequestParams,
@@ -40,14 +46,15 @@ from mcp.types import (
     UnsubscribeRequestParams,
 )
 
-from .client import Credentials, TaskNotFoundError
+from .client import Credentials
 from .observability import hooks as observe
 from .request_scope import app_state, request_credentials
-from .resources import ACTIVE_URI, FAILED_URI, MAX_TASK_ID_CHARS, TASK_URI_PREFIX
+from .resources import ACTIVE_URI, FAILED_URI, TASK_URI_PREFIX
 from .settings import Settings
-from .summary import task_row
-from .waits.poller import Poller
-from .waits.rules import is_transient
+from .task_ids import echo, task_id_problem
+from .task_watch import Notify, UnknownTask, first_look, reason, watch_task
+from .tenancy import LISTEN_STREAMS, SUBSCRIPTIONS, CapReached
+from .waits.poller import Poller, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +62,7 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION: Final = 50
 """Most task resources one connection (or one listen stream) may follow at once."""
 MAX_LISTEN_STREAMS: Final = 256
 """Most subscriptions/listen streams open at once across the process."""
-WATCH_HORIZON: Final = 3600.0
-"""How long one wait for the next observation lasts before it is renewed (a watch has no deadline)."""
 STATE_KEY: Final = "mixpeek_tasks_mcp.subscriptions"
-
-Notify = Callable[[], Awaitable[None]]
 
 
 def task_id_of(uri: str) -> str | None:
@@ -67,71 +70,60 @@ def task_id_of(uri: str) -> str | None:
     if not uri.startswith(TASK_URI_PREFIX) or uri in (ACTIVE_URI, FAILED_URI):
         return None
     task_id = uri[len(TASK_URI_PREFIX) :]
-    if not task_id or "/" in task_id or len(task_id) > MAX_TASK_ID_CHARS or not task_id.isprintable():
-        return None
-    return task_id
-
-
-async def watch_task(poller: Poller, credentials: Credentials, task_id: str, notify: Notify) -> None:
-    """Follow one task until it finishes (or vanishes), calling ``notify`` each time its status or tier changes."""
-    subscription = poller.subscribe(credentials, [task_id], math.inf)
-    last: tuple[str, str | None] | None = None
-    observe.task_watch_started()
-    try:
-        while True:
-            observation = (await subscription.updates(poller.clock.now() + WATCH_HORIZON)).get(task_id)
-            if observation is None:
-                continue
-            if observation.error is not None:
-                if isinstance(observation.error, TaskNotFoundError) and last is not None:
-                    await notify()  # it was there and is gone: a read now says so
-                if not is_transient(observation.error):
-                    return
-                continue
-            if observation.task is None:
-                continue
-            seen = (observation.task.status, task_row(observation.task).tier)
-            if last is not None and seen != last:
-                await notify()
-            last = seen
-            if observation.final:
-                return  # a finished task never changes again
-    finally:
-        observe.task_watch_ended()
-        subscription.close()
+    return None if task_id_problem(task_id) else task_id
 
 
 def _checked_task_id(uri: str) -> str | None:
     task_id = task_id_of(uri)
     if task_id is None and uri not in (ACTIVE_URI, FAILED_URI):
+        why = ""
+        if uri.startswith(TASK_URI_PREFIX) and (problem := task_id_problem(uri[len(TASK_URI_PREFIX) :])):
+            why = f" (its task id {problem})"
         raise MCPError(
             code=INVALID_PARAMS,
-            message=f"Cannot subscribe to {uri[:100]!r}: subscriptions are for mixpeek://tasks/{{task_id}}.",
+            message=f"Cannot subscribe to {echo(uri, 100)}{why}: subscriptions are for mixpeek://tasks/{{task_id}}.",
         )
     return task_id  # the fixed pages are accepted; they change all the time, so no update is sent
+
+
+_SESSIONS_WITH_WATCHES: dict[str, ConnectionWatches] = {}
+"""Streamable HTTP session id -> its legacy subscriptions, while it has any (see session_has_subscriptions)."""
+
+
+def session_has_subscriptions(session_id: str) -> bool:
+    """Whether this Streamable HTTP session follows any task: the HTTP layer then ends it soon after its last
+    stream closes (http/sessions.py), since nobody is left to hear its updates."""
+    watches = _SESSIONS_WITH_WATCHES.get(session_id)
+    return watches is not None and bool(watches.watches)
 
 
 class ConnectionWatches:
     """The legacy subscriptions of one connection: a watch per task resource, ended with the connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, session_id: str | None = None) -> None:
         self.watches: dict[str, asyncio.Task[None]] = {}
+        self.session_id = session_id
 
     @classmethod
     def of(cls, connection: Connection) -> ConnectionWatches:
         watches = connection.state.get(STATE_KEY)
         if not isinstance(watches, ConnectionWatches):
-            watches = connection.state[STATE_KEY] = cls()
+            watches = connection.state[STATE_KEY] = cls(connection.session_id)
             connection.exit_stack.push_async_callback(watches.aclose)
+            if connection.session_id is not None:
+                _SESSIONS_WITH_WATCHES[connection.session_id] = watches
         return watches
 
-    def start(self, uri: str, watch: Awaitable[None]) -> None:
+    def start(self, uri: str, watch: Awaitable[object], release: Callable[[], None]) -> None:
+        """Run ``watch`` for ``uri``; ``release`` (its key's hold on a subscription) is called when it ends."""
+
         async def run() -> None:
             try:
                 await watch
             except Exception:  # pragma: no cover - a watch must not take the connection down
                 logger.exception("a resource subscription stopped on an unexpected error")
             finally:
+                release()
                 if self.watches.get(uri) is task:
                     del self.watches[uri]
 
@@ -144,6 +136,8 @@ class ConnectionWatches:
             task.cancel()
 
     async def aclose(self) -> None:
+        if self.session_id is not None:
+            _SESSIONS_WITH_WATCHES.pop(self.session_id, None)
         tasks = list(self.watches.values())
         self.watches.clear()
         for task in tasks:
@@ -164,11 +158,32 @@ async def on_subscribe(ctx: ServerRequestContext[Any, Any], params: SubscribeReq
         )
     state = app_state(ctx)
     connection = _connection(ctx)
+    credentials = request_credentials(ctx, state)
+    try:
+        release = state.caps.acquire(SUBSCRIPTIONS, credentials)
+    except CapReached as reached:
+        raise reached.as_mcp_error() from None
+    try:
+        subscription = await first_look(state.poller, credentials, [task_id])
+    except UnknownTask as unknown:
+        release()
+        raise MCPError(code=INVALID_PARAMS, message=f"Cannot subscribe to {echo(uri, 100)}: {unknown}") from None
+    except BaseException:
+        release()
+        raise
 
     async def notify() -> None:
         await connection.send_resource_updated(uri)
 
-    watches.start(uri, watch_task(state.poller, request_credentials(ctx, state), task_id, notify))
+    async def watch() -> None:
+        ended = await watch_task(subscription, task_id, notify)
+        if ended is not None:  # the key was refused: end visibly, not silently
+            await connection.send_resource_updated(uri)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # log notifications are deprecated from 2026-07-28, not before
+                await connection.log("error", f"The subscription to {uri} ended: {reason(ended)}", "mixpeek-tasks")
+
+    watches.start(uri, watch(), release)
     return EmptyResult()
 
 
@@ -220,24 +235,54 @@ class TaskListen:
         bus = StreamBus(self.shared)
         state = app_state(ctx)
         credentials = request_credentials(ctx, state)
+        try:
+            release = state.caps.acquire(LISTEN_STREAMS, credentials)
+        except CapReached as reached:
+            raise reached.as_mcp_error() from None
         self.open_streams += 1
         observe.listen_stream_opened()
+        ended: list[str] = []
         try:
+            looked = await first_look(state.poller, credentials, [task_id for _, task_id in tasks])
+            watched = _one_per_task(state.poller, credentials, looked, [task_id for _, task_id in tasks])
             async with anyio.create_task_group() as group:
                 for uri, task_id in tasks:
 
                     async def notify(uri: str = uri) -> None:
                         await bus.publish(ResourceUpdated(uri=uri))
 
-                    group.start_soon(watch_task, state.poller, credentials, task_id, notify)
+                    async def watch(uri: str = uri, task_id: str = task_id, notify: Notify = notify) -> None:
+                        error = await watch_task(watched[task_id], task_id, notify)
+                        if error is not None:  # the key was refused: the stream ends, saying why
+                            ended.append(f"The subscription to {uri} ended: {reason(error)}")
+                            group.cancel_scope.cancel()
+
+                    group.start_soon(watch)
                 try:
                     result = await ListenHandler(bus)(ctx, params)
                 finally:
                     group.cancel_scope.cancel()
+        except UnknownTask as unknown:
+            raise MCPError(code=INVALID_PARAMS, message=f"Cannot listen: {unknown}") from None
         finally:
             self.open_streams -= 1
             observe.listen_stream_closed()
+            release()
+        if ended:
+            raise MCPError(code=INVALID_REQUEST, message=ended[0])
         return result
+
+
+def _one_per_task(
+    poller: Poller, credentials: Credentials, looked: Subscription, task_ids: list[str]
+) -> dict[str, Subscription]:
+    """A subscription per task (each watch reads its own updates); the first look's checks are fresh, so the
+    poller answers each new one from them."""
+    if len(task_ids) == 1:
+        return {task_ids[0]: looked}
+    watched = {task_id: poller.subscribe(credentials, [task_id], math.inf) for task_id in task_ids}
+    looked.close()
+    return watched
 
 
 def _connection(ctx: ServerRequestContext[Any, Any]) -> Connection:

@@ -28,6 +28,7 @@ from .schema import self_contained_schema
 from .schema_profiles import SchemaProfile, for_profile
 from .settings import Settings
 from .summary import list_result
+from .tenancy import TRIAGES, WAITS, CapReached, KeyCaps, PerKey
 from .triage.stuck import ProgressMemory
 from .validation import InvalidArguments, check_list_tasks, check_triage_tasks, check_wait_for_task
 from .waits.poller import Poller
@@ -51,16 +52,19 @@ class AppState:
     clock: Clock = field(default_factory=SystemClock)
     backoff: Backoff = field(default_factory=Backoff)
     memory: BackoffMemory = field(init=False)
-    progress: ProgressMemory = field(default_factory=ProgressMemory)
-    """Active tasks' last seen status and tier, so a later triage can tell which made no progress."""
+    progress: PerKey[ProgressMemory] = field(default_factory=lambda: PerKey(ProgressMemory))
+    """Active tasks' last seen status and tier, per key, so a later triage can tell which made no progress."""
     poller: Poller = field(init=False)
     batches: BatchesClient = field(init=False)
     """The batch endpoints, through the same client (pool, budget, retries)."""
     confirmations: ConfirmationBook | None = None
     """Pending confirmations of the write tools, made on their first use (batches/confirm.py)."""
+    caps: KeyCaps = field(init=False)
+    """What each key holds at once (waits, triages, listen streams, subscriptions), against its caps."""
 
     def __post_init__(self) -> None:
         self.batches = BatchesClient(self.client)
+        self.caps = KeyCaps(self.settings)
         self.memory = BackoffMemory(self.clock)
         self.poller = Poller(self.client, self.clock, backoff=self.backoff, memory=self.memory)
 
@@ -154,17 +158,18 @@ async def wait_for_task_tool(
 
     progress = Progress(ctx.report_progress, checked.timeout_seconds)
     context = caller_context(ctx, Priority.BACKGROUND)  # its polls can be late; a person's list cannot
+    credentials = credentials_for(ctx, settings)
     try:
-        with acting_as(context):
+        with acting_as(context), state.caps.hold(WAITS, credentials):
             text, result = await answer_wait(
                 checked,
                 poller=state.poller,
                 client=state.client,
-                credentials=credentials_for(ctx, settings),
+                credentials=credentials,
                 progress=progress,
                 default_timeout=settings.wait_default_seconds,
             )
-    except MixpeekError as error:
+    except (MixpeekError, CapReached) as error:
         raise ToolError(str(error)) from None
     return _result(_with_note(text, context), result)
 
@@ -187,18 +192,19 @@ async def triage_tasks_tool(
     from .triage.run import run_triage  # on first use: the server starts without the triage machinery
 
     context = caller_context(ctx, Priority.INTERACTIVE)  # the first page; the scan makes later pages background
+    credentials = credentials_for(ctx, state.settings)
     try:
-        with acting_as(context):
+        with acting_as(context), state.caps.hold(TRIAGES, credentials):
             text, result = await run_triage(
                 checked,
                 client=state.client,
-                credentials=credentials_for(ctx, state.settings),
+                credentials=credentials,
                 clock=state.clock,
-                memory=state.progress,
+                memory=state.progress.of(credentials),
                 max_timeout=state.settings.wait_max_seconds,
                 on_page=report,
             )
-    except MixpeekError as error:
+    except (MixpeekError, CapReached) as error:
         raise ToolError(str(error)) from None
     return _result(_with_note(text, context), result)
 

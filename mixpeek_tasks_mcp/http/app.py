@@ -19,6 +19,8 @@ from starlette.types import ASGIApp
 from mixpeek_tasks_mcp.http.connections import bounded_protocol
 from mixpeek_tasks_mcp.http.drain import DrainingServer, InFlightRequests
 from mixpeek_tasks_mcp.http.health import ReadinessProbe, health_routes
+from mixpeek_tasks_mcp.http.linger import SubscriberLinger
+from mixpeek_tasks_mcp.http.owners import keep_session_ids_out_of_logs
 from mixpeek_tasks_mcp.http.security import (
     McpGuard,
     auth_token,
@@ -31,6 +33,7 @@ from mixpeek_tasks_mcp.http.sessions import SessionCap
 from mixpeek_tasks_mcp.observability import hooks as observe
 from mixpeek_tasks_mcp.observability.config import metrics_wanted
 from mixpeek_tasks_mcp.settings import Settings
+from mixpeek_tasks_mcp.subscriptions import session_has_subscriptions
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -58,6 +61,7 @@ def _mcp_app(settings: Settings, server: MCPServer[Any], security: TransportSecu
     )
     if not settings.stateless_http:
         app.state.sessions = SessionCap(server.session_manager, settings.max_sessions)
+        app.state.linger = SubscriberLinger(server.session_manager, session_has_subscriptions)
     return app
 
 
@@ -78,6 +82,7 @@ def build_http_app(settings: Settings, server: MCPServer[Any] | None = None) -> 
     (None for SSE and stateless).
     """
     check_http_settings(settings)
+    keep_session_ids_out_of_logs()
     if server is None:
         from mixpeek_tasks_mcp.server import build_server
 
@@ -109,7 +114,9 @@ def build_http_app(settings: Settings, server: MCPServer[Any] | None = None) -> 
         finally:
             await anyio.to_thread.run_sync(observe.flush)  # no-op unless traces are on
 
-    routes.append(Mount("", app=McpGuard(mcp_app, security, auth_token(settings))))
+    routes.append(
+        Mount("", app=McpGuard(mcp_app, security, auth_token(settings), passthrough=settings.allow_key_passthrough))
+    )
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.in_flight = in_flight
     app.state.sessions = getattr(inner.state, "sessions", None)

@@ -3,7 +3,9 @@
 sse-starlette closes every SSE stream as soon as uvicorn receives SIGTERM, which would cut off a tool call
 that is still streaming progress. Here its automatic drain is switched off; instead, once no MCP request is
 in flight (or the grace period is over), the streams are told to close so that idle SSE sessions and GET
-streams do not hold the shutdown open for the whole grace period.
+streams do not hold the shutdown open for the whole grace period. A few seconds before the grace period ends,
+waits and triages still running are told to answer with what they have (draining.py), so every client gets a
+complete response rather than a cut stream.
 """
 
 from __future__ import annotations
@@ -18,10 +20,19 @@ import uvicorn
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from sse_starlette.sse import AppStatus
 
+from mixpeek_tasks_mcp.draining import DRAIN
+
 logger = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.05
 _FLUSH_SECONDS = 0.2
+ANSWER_SECONDS = 3.0
+"""How long before the grace period ends waits and triages still running are told to answer (draining.py)."""
+
+
+def answer_time(grace: float) -> float:
+    """The part of the grace period kept for calls still running to answer and be sent (at most half of it)."""
+    return min(ANSWER_SECONDS, grace / 2)
 
 
 class InFlightRequests:
@@ -75,11 +86,17 @@ class DrainingServer(uvicorn.Server):
         finally:
             closer.cancel()
             AppStatus.should_exit = False  # process-global: leave it clean for a later server
+            DRAIN.reset()
 
     async def _close_streams_when_idle(self) -> None:
         if self.in_flight.count:
             logger.info("waiting up to %.0f s for %d in-flight request(s)", self.grace_seconds, self.in_flight.count)
-        if not await self.in_flight.wait_idle(self.grace_seconds):
-            logger.warning("grace period over with %d request(s) still in flight", self.in_flight.count)
+        answer_in = answer_time(self.grace_seconds)
+        if not await self.in_flight.wait_idle(self.grace_seconds - answer_in):
+            # waits and triages still running answer now with what they have (draining.py), in time to be sent
+            logger.info("asking %d request(s) still in flight to answer now", self.in_flight.count)
+            DRAIN.begin()
+            if not await self.in_flight.wait_idle(answer_in):
+                logger.warning("grace period over with %d request(s) still in flight", self.in_flight.count)
         await asyncio.sleep(_FLUSH_SECONDS)  # let the last result reach its stream before closing it
         AppStatus.should_exit = True

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mixpeek_tasks_mcp.http.owners import bind_owner
 from mixpeek_tasks_mcp.settings import Settings
 
 HTTP_TRANSPORTS: Final = frozenset({"sse", "streamable-http"})
@@ -98,12 +99,16 @@ def unauthorized(invalid: bool) -> Response:
 
 
 class McpGuard:
-    """ASGI middleware before the MCP endpoints: Host/Origin check (421/403), then the bearer token (401)."""
+    """ASGI middleware before the MCP endpoints: Host/Origin check (421/403), then the bearer token (401), then
+    the request is marked with its sender (owners.py), so a session answers only whoever opened it."""
 
-    def __init__(self, app: ASGIApp, security: TransportSecuritySettings, token: str | None) -> None:
+    def __init__(
+        self, app: ASGIApp, security: TransportSecuritySettings, token: str | None, *, passthrough: bool = False
+    ) -> None:
         self.app = app
         self.security = TransportSecurityMiddleware(security)
         self.token = token.encode() if token else None
+        self.passthrough = passthrough
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,6 +121,7 @@ class McpGuard:
         if refused is not None:
             await refused(scope, receive, send)
             return
+        bind_owner(scope, passthrough=self.passthrough)  # a session answers only whoever opened it
         await self.app(scope, receive, send)
 
     def check_token(self, header: str | None) -> Response | None:

@@ -19,6 +19,7 @@ import anyio
 from ..budget import BudgetNote, Priority, current_context
 from ..client import Credentials, MixpeekError, TasksClient
 from ..clock import Clock
+from ..draining import DRAIN
 from ..enums import SortDirection
 from ..models import ListTasksRequest, ListTasksResponse, SortOption, TaskSelection
 from ..observability import hooks as observe
@@ -74,13 +75,13 @@ async def scan(
     later_pages = replace(caller, priority=Priority.BACKGROUND, note=note)
     while True:
         remaining = deadline - clock.now()
-        if remaining <= 0:
+        if remaining <= 0 or DRAIN.begun:  # out of time, or the server is shutting down (draining.py)
             return ScanOutcome(tally, total, "time_budget", pages)
         limit = min(PAGE_SIZE, max_tasks - tally.scanned)
         response: ListTasksResponse | None = None
         context = first_page if pages == 0 else later_pages
         try:
-            with observe.triage_page(pages + 1), anyio.move_on_after(remaining):
+            with observe.triage_page(pages + 1), anyio.move_on_after(remaining), DRAIN.cuts_short():
                 response = await client.list_tasks(
                     request,
                     credentials=credentials,

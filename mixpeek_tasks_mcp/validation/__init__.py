@@ -28,6 +28,7 @@ from ..arguments import (
 )
 from ..coerce import as_int, is_number
 from ..enums import TaskStatus
+from ..task_ids import task_id_problem
 from .absent import without_absent
 from .checker import UNDECODED, Checker
 from .filters import FilterChecker
@@ -234,6 +235,9 @@ def _task_id(checker: Checker, path: str, value: Any) -> str | None:
             f"{quote(value)} holds invalid text (a lone UTF-16 surrogate, or U+FFFD where one was "
             "replaced); task ids are plain text, as list_tasks shows them.",
         )
+        return None
+    if (problem := task_id_problem(value.strip())) is not None:
+        checker.fail(path, f"{quote(value)} {problem}; copy a task id from list_tasks.")
         return None
     return value.strip()
 

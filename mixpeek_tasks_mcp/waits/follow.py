@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from ..client import Credentials, MixpeekError, TaskNotFoundError
+from ..draining import DRAIN
 from ..models import TaskResponse
 from .poller import Observation, Poller
 from .rules import WaitOutcome, is_transient, settled
@@ -65,7 +66,8 @@ async def wait_one(
                 if outcome is not None:
                     return WaitOutcome(last_task, outcome, polls, elapsed)
             now = clock.now()
-            if now >= deadline and (observation is not None or now >= deadline + DEADLINE_GRACE):
+            ending = DRAIN.begun  # the server is shutting down: answer now, as at the deadline
+            if ending or (now >= deadline and (observation is not None or now >= deadline + DEADLINE_GRACE)):
                 if last_task is None:
                     raise last_error or MixpeekError("No answer from Mixpeek before the deadline; call again.")
                 note = str(last_error) if last_error is not None else None
@@ -200,7 +202,7 @@ async def wait_many(
             met = _condition_met(until, list(followed.values()))
             if met and survey is not None and followed and clock.now() < deadline:
                 met = not await look()  # all followed finished: is anything else of the selection active?
-            if met or clock.now() >= deadline + DEADLINE_GRACE:
+            if met or clock.now() >= deadline + DEADLINE_GRACE or DRAIN.begun:
                 break
             arrived = await subscription.updates(deadline + DEADLINE_GRACE)
             elapsed = clock.now() - start

@@ -31,6 +31,7 @@ import anyio
 from ..budget import BudgetNote, RequestDropped, current_context
 from ..client import Credentials, MixpeekError, TasksClient
 from ..clock import Clock, wait_event
+from ..draining import DRAIN
 from ..models import ListTasksRequest, TaskResponse
 from ..observability import hooks as observe
 from ..statuses import classify, is_final
@@ -45,9 +46,8 @@ BATCH_LIMIT = 100
 COALESCE_WINDOW = 1.0
 """Entries due within this many seconds of the earliest one are checked with it."""
 ARRIVAL_GRACE = 0.05
-"""A task no check has seen yet is first checked this long after its wait arrives (never past the wait's
-deadline), so waits that arrive together (a burst of sessions, an agent's parallel calls) share one request
-instead of one each."""
+"""A task no check has seen yet is first checked this long after its wait arrives (never past its deadline), so
+waits that arrive together (a burst of sessions, an agent's parallel calls) share one request."""
 FRESH_SECONDS = 1.0
 """A result this young answers a new subscriber at once instead of a new poll."""
 REFUSED_FILTER_STATUSES = frozenset({400, 422})
@@ -87,6 +87,8 @@ class Entry:
     watchers: set[Subscription] = field(default_factory=set)
     last: Observation | None = None
     in_flight: bool = False
+    batch: list[Entry] | None = None  # the check under way and its cancel scope: cancelled once nobody waits
+    check: anyio.CancelScope | None = None
 
 
 @dataclass
@@ -142,7 +144,8 @@ class Subscription:
     async def updates(self, until: float) -> dict[str, Observation]:
         """What arrived since the last call, waiting for something until the clock reaches ``until``."""
         if not self.pending:
-            await wait_event(self._event, self.poller.clock, until - self.poller.clock.now())
+            with DRAIN.cuts_short():  # a shutdown ends the wait (draining.py)
+                await wait_event(self._event, self.poller.clock, until - self.poller.clock.now())
         self._event = anyio.Event()
         arrived, self.pending = self.pending, {}
         return arrived
@@ -198,7 +201,7 @@ class Poller:
             entry = Entry(
                 task_id=task_id,
                 credentials=subscription.credentials,
-                attempt=self.memory.resume(task_id),
+                attempt=self.memory.resume(task_id, identity=subscription.identity),
                 due=now + ARRIVAL_GRACE,
                 estimator=FinishEstimator(cap=self.backoff.cap),
             )
@@ -224,10 +227,12 @@ class Poller:
         if not entry.watchers:
             del self._entries[key]
             self._wake.set()
+            if entry.in_flight and entry.check is not None and not any(e.watchers for e in entry.batch or ()):
+                entry.check.cancel()  # nobody is left to hear its answer
             if entry.last is not None and entry.last.final:
-                self.memory.forget(task_id)
+                self.memory.forget(task_id, identity=subscription.identity)
             elif entry.last is not None:
-                self.memory.remember(task_id, entry.attempt)
+                self.memory.remember(task_id, entry.attempt, identity=subscription.identity)
 
     @staticmethod
     def _reschedule_deadlines_of(entry: Entry, subscription: Subscription, now: float) -> None:
@@ -295,14 +300,19 @@ class Poller:
         ]
 
     async def step(self) -> None:
-        """Check every entry due within the window of now and wait for all of it (tests and the bench; the loop
-        itself never waits for a group's check)."""
+        """Check everything due now and wait for it (tests, bench; the loop itself never waits for a check)."""
         async with anyio.create_task_group() as group:
             for identity, entries in self._take_due():
                 group.start_soon(self._check, identity, entries)
 
     @observe.poller_batch
     async def _check(self, identity: str, entries: list[Entry]) -> None:
+        with anyio.CancelScope() as scope:
+            for entry in entries:
+                entry.batch, entry.check = entries, scope
+            await self._check_batch(identity, entries)
+
+    async def _check_batch(self, identity: str, entries: list[Entry]) -> None:
         self.stats.batches += 1
         try:
             if len(entries) == 1 or identity in self._get_only:

@@ -28,30 +28,46 @@ class Backoff:
 
 
 class BackoffMemory:
-    """Where each task's backoff had got to when a wait ran out of budget.
+    """Where each task's backoff had got to when a wait ran out of budget, per key.
 
     An agent keeps waiting on a long task by calling again every 45 s or so; restarting at 1 s each time would
     poll a 5-minute task ~60 times instead of ~20. Entries are few and small; the oldest go first, and an
-    entry not used for ``forget_after`` seconds no longer applies.
+    entry not used for ``forget_after`` seconds no longer applies. Entries are kept per ``identity`` (the
+    poller's credentials identity), ``max_entries`` for each of at most ``max_identities``: one key's thousand
+    waits evict only its own entries (issue 18).
     """
 
-    def __init__(self, clock: Clock, *, max_entries: int = 1024, forget_after: float = 1800.0) -> None:
+    def __init__(
+        self, clock: Clock, *, max_entries: int = 1024, forget_after: float = 1800.0, max_identities: int = 64
+    ) -> None:
         self._clock = clock
         self._max_entries = max_entries
+        self._max_identities = max_identities
         self._forget_after = forget_after
-        self._entries: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._entries: OrderedDict[str, OrderedDict[str, tuple[int, float]]] = OrderedDict()
 
-    def resume(self, task_id: str) -> int:
-        entry = self._entries.get(task_id)
+    def resume(self, task_id: str, *, identity: str = "") -> int:
+        entries = self._entries.get(identity)
+        entry = entries.get(task_id) if entries is not None else None
         if entry is None or self._clock.now() - entry[1] > self._forget_after:
             return 0
         return entry[0]
 
-    def remember(self, task_id: str, attempt: int) -> None:
-        self._entries[task_id] = (attempt, self._clock.now())
-        self._entries.move_to_end(task_id)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+    def remember(self, task_id: str, attempt: int, *, identity: str = "") -> None:
+        entries = self._entries.get(identity)
+        if entries is None:
+            entries = self._entries[identity] = OrderedDict()
+            while len(self._entries) > self._max_identities:
+                self._entries.popitem(last=False)
+        self._entries.move_to_end(identity)
+        entries[task_id] = (attempt, self._clock.now())
+        entries.move_to_end(task_id)
+        while len(entries) > self._max_entries:
+            entries.popitem(last=False)
 
-    def forget(self, task_id: str) -> None:
-        self._entries.pop(task_id, None)
+    def forget(self, task_id: str, *, identity: str = "") -> None:
+        entries = self._entries.get(identity)
+        if entries is not None:
+            entries.pop(task_id, None)
+            if not entries:
+                del self._entries[identity]
