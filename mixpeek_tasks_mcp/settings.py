@@ -77,6 +77,18 @@ class Settings(BaseSettings):
         default=1_000, ge=1, le=100_000, description="Streamable HTTP sessions; beyond it the oldest idle one ends."
     )
 
+    # Sharing between replicas (shared/): off unless a URL is given
+    redis_url: SecretStr | None = Field(
+        default=None, description="redis:// or rediss:// URL of a Redis or Valkey the replicas share (may hold a password)."
+    )
+    redis_password: SecretStr | None = Field(default=None, description="Redis password, if not in the URL.")
+    redis_prefix: str = Field(
+        default="mixpeek-tasks-mcp:", min_length=1, max_length=100, description="Prefix of every key this server writes."
+    )
+    redis_timeout: float = Field(
+        default=0.5, gt=0, le=10, description="Most seconds any one Redis operation may take before it is given up."
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("api_base")
@@ -100,7 +112,14 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("api_key", "mcp_auth_token", mode="before")
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://")):
+            raise ValueError("redis_url must start with redis:// or rediss://")
+        return value
+
+    @field_validator("api_key", "mcp_auth_token", "redis_url", "redis_password", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
