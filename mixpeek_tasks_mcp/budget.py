@@ -6,11 +6,17 @@ the server slows its own polling instead of earning 429s. A 429's Retry-After pa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+from typing import TYPE_CHECKING
 
 import anyio
 
 from .clock import Clock
+
+if TYPE_CHECKING:  # shared/ is imported only when MIXPEEK_REDIS_URL is set
+    from .shared.limiter import SharedLimiter
 
 SECONDS_PER_MINUTE = 60.0
 
@@ -29,6 +35,9 @@ class RequestBudget:
         self._lock = anyio.Lock()
         self.granted = 0
         self.waited_seconds = 0.0
+        self.shared: SharedLimiter | None = None
+        """Every replica's budget for a key in one Redis bucket (shared/limiter.py); this one when Redis is down."""
+        self._pauses: set[asyncio.Task[None]] = set()
 
     @property
     def unlimited(self) -> bool:
@@ -38,9 +47,42 @@ class RequestBudget:
     def paused_until(self) -> float:
         return self._paused_until
 
-    def pause_until(self, when: float) -> None:
-        """Hold every request until ``when`` (a 429's Retry-After: the whole server backs off, not one call)."""
+    def pause_until(self, when: float, identity: str | None = None) -> None:
+        """Hold every request until ``when`` (a 429's Retry-After: the whole server backs off, not one call),
+        and, with a shared limiter, every replica's requests of that key."""
         self._paused_until = max(self._paused_until, when)
+        if self.shared is not None and identity is not None:
+            task = asyncio.get_running_loop().create_task(self._share_pause(identity, when - self._clock.now()))
+            self._pauses.add(task)
+            task.add_done_callback(self._pauses.discard)
+
+    async def _share_pause(self, identity: str, seconds: float) -> None:
+        from .shared.link import SharedUnavailable
+
+        if self.shared is not None:
+            with contextlib.suppress(SharedUnavailable):
+                await self.shared.pause(identity, seconds)
+
+    async def _acquire_shared(self, shared: SharedLimiter, identity: str, deadline: float | None) -> bool | None:
+        """One reserving grant from the replicas' common bucket, then the wait it names; None if Redis is down."""
+        from .shared.link import SharedUnavailable
+
+        now = self._clock.now()
+        if now < self._paused_until and deadline is not None and self._paused_until > deadline:
+            return False
+        max_wait = (deadline - now) if deadline is not None else 3600.0
+        try:
+            grant = await shared.try_grant(identity, self.per_minute, self.capacity, max_wait=max(0.0, max_wait))
+        except SharedUnavailable:
+            return None
+        if not grant.granted:
+            return False
+        wait = max(grant.wait, self._paused_until - self._clock.now())
+        if wait > 0:
+            self.waited_seconds += wait
+            await self._clock.sleep(wait)
+        self.granted += 1
+        return True
 
     def _refill(self, now: float) -> None:
         if not self.unlimited:
@@ -54,12 +96,17 @@ class RequestBudget:
             wait = max(wait, (1 - self._tokens) / (self.per_minute / SECONDS_PER_MINUTE))
         return wait
 
-    async def acquire(self, deadline: float | None = None) -> bool:
+    async def acquire(self, deadline: float | None = None, identity: str | None = None) -> bool:
         """Take one token, waiting for it (in arrival order); False, without waiting, when it cannot come
-        before ``deadline``."""
+        before ``deadline``. With a shared limiter, ``identity``'s token comes from the replicas' common bucket
+        (this process's bucket only while Redis is down)."""
         if self.unlimited and self._clock.now() >= self._paused_until:
             self.granted += 1
             return True
+        if self.shared is not None and identity is not None and not self.unlimited:
+            shared = await self._acquire_shared(self.shared, identity, deadline)
+            if shared is not None:
+                return shared
         async with self._lock:
             while True:
                 now = self._clock.now()

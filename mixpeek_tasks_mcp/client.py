@@ -6,6 +6,7 @@ as strict JSON no deeper than ``MAX_JSON_DEPTH``, and stripped of the key before
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -60,6 +61,12 @@ class Credentials:
     api_key: str | None
     namespace: str | None = None
     key_source: str = "MIXPEEK_API_KEY"
+
+    @property
+    def identity(self) -> str:
+        """Who a request is made as, without keeping the key itself (tables, Redis keys)."""
+        raw = f"{self.api_key or ''}\0{self.namespace or ''}".encode()
+        return hashlib.sha256(raw).hexdigest()[:32]
 
     def __repr__(self) -> str:  # never show the key
         return f"Credentials(api_key={'***' if self.api_key else None}, namespace={self.namespace!r})"
@@ -190,7 +197,7 @@ class TasksClient:
         while True:
             attempt += 1
             call = Call(method, path, credentials.api_key, credentials.key_source, attempt)
-            if not await self.budget.acquire(deadline):
+            if not await self.budget.acquire(deadline, identity=credentials.identity):
                 raise self._budget_error(method, path)
             try:
                 answer = await self._send(method, path, headers, params, json, deadline)
@@ -219,7 +226,7 @@ class TasksClient:
             if status == 429:  # the whole server holds off, not just this call
                 pause = retry_after(answer, error)
                 pause = min(pause, self._settings.retry_after_cap) if pause is not None else 1.0
-                self.budget.pause_until(self._clock.now() + pause)
+                self.budget.pause_until(self._clock.now() + pause, identity=credentials.identity)
             if status in RETRYABLE_STATUSES and retryable and attempt <= max_retries:
                 if await self._backoff(attempt, retry_after(answer, error), deadline):
                     logger.warning("%s %s: HTTP %d, retrying (attempt %d)", method, path, status, attempt)

@@ -79,11 +79,15 @@ class Settings(BaseSettings):
 
     # Sharing between replicas (shared/): off unless a URL is given
     redis_url: SecretStr | None = Field(
-        default=None, description="redis:// or rediss:// URL of a Redis or Valkey the replicas share (may hold a password)."
+        default=None,
+        description="redis:// or rediss:// URL of a Redis or Valkey the replicas share (may hold a password).",
     )
     redis_password: SecretStr | None = Field(default=None, description="Redis password, if not in the URL.")
     redis_prefix: str = Field(
-        default="mixpeek-tasks-mcp:", min_length=1, max_length=100, description="Prefix of every key this server writes."
+        default="mixpeek-tasks-mcp:",
+        min_length=1,
+        max_length=100,
+        description="Prefix of every key this server writes.",
     )
     redis_timeout: float = Field(
         default=0.5, gt=0, le=10, description="Most seconds any one Redis operation may take before it is given up."

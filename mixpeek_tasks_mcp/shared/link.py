@@ -15,6 +15,7 @@ and Lua scripts, and is maintained by Redis itself; it is imported here only, an
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -127,16 +128,20 @@ class RedisLink:
                     await self.ping()
                     continue
             await anyio.sleep(self._retry_in)  # down: the next PING after the backoff step
+            await self._drop_connections()
             if not await self.ping():
                 self._retry_in = min(self._retry_in * 2, MAX_RETRY_SECONDS)
 
+    async def _drop_connections(self) -> None:
+        """Forget every pooled connection: after an outage they are dead, and with retries off each would cost a
+        failed call (and another outage) before the pool noticed."""
+        with anyio.move_on_after(self.timeout), contextlib.suppress(Exception):
+            await self.client.connection_pool.disconnect()
+
     async def aclose(self) -> None:
         set_status("off")
-        with anyio.move_on_after(self.timeout), anyio.CancelScope(shield=True):
-            try:
-                await self.client.aclose()
-            except Exception:  # pragma: no cover - closing a dead pool
-                pass
+        with anyio.move_on_after(self.timeout, shield=True), contextlib.suppress(Exception):  # a dead pool too
+            await self.client.aclose()
 
 
 def script(link: RedisLink, source: str) -> Callable[[list[str], list[Any]], Awaitable[Any]]:

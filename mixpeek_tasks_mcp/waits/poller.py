@@ -16,13 +16,13 @@ live only while a subscription watches them: a finished, cancelled or disconnect
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -32,6 +32,9 @@ from ..models import ListTasksRequest, TaskResponse
 from ..statuses import classify, is_final
 from .estimate import FinishEstimator
 from .schedule import Backoff, BackoffMemory
+
+if TYPE_CHECKING:  # shared/ is imported only when MIXPEEK_REDIS_URL is set
+    from ..shared.observations import SharedObservations
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +55,7 @@ MAX_GET_ONLY_GROUPS = 1024
 
 def credentials_identity(credentials: Credentials) -> str:
     """Who a request is made as, without keeping the key itself as a table key."""
-    raw = f"{credentials.api_key or ''}\0{credentials.namespace or ''}".encode()
-    return hashlib.sha256(raw).hexdigest()[:32]
+    return credentials.identity
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class Entry:
     watchers: set[Subscription] = field(default_factory=set)
     last: Observation | None = None
     in_flight: bool = False
+    interval: float = 0.0
+    """The step this entry waited before its current check (another replica's result that young will do)."""
 
 
 @dataclass
@@ -172,6 +176,8 @@ class Poller:
         self.rng = rng
         self.window = window
         self.stats = PollerStats()
+        self.shared: SharedObservations | None = None
+        """Other replicas' observations (shared/observations.py), when the replicas share a Redis."""
         self._entries: dict[tuple[str, str], Entry] = {}
         self._get_only: OrderedDict[str, None] = OrderedDict()
         self._wake = anyio.Event()
@@ -187,6 +193,13 @@ class Poller:
 
     def is_get_only(self, credentials: Credentials) -> bool:
         return credentials_identity(credentials) in self._get_only
+
+    def poke(self, identity: str, task_id: str) -> None:
+        """Another replica saw this task change: check it now (its stored observation answers the check)."""
+        entry = self._entries.get((identity, task_id))
+        if entry is not None and not entry.in_flight:
+            entry.due = min(entry.due, self.clock.now())
+            self._kick()
 
     # -- subscriptions ---------------------------------------------------------------------------------
     def subscribe(self, credentials: Credentials, task_ids: Iterable[str], deadline: float) -> Subscription:
@@ -329,11 +342,18 @@ class Poller:
                 group.start_soon(self._get, entry)
 
     async def _get(self, entry: Entry) -> None:
-        self.stats.get_requests += 1
-        try:
-            task = await self.client.get_task(
+        async def fetch() -> TaskResponse:
+            self.stats.get_requests += 1
+            return await self.client.get_task(
                 entry.task_id, credentials=entry.credentials, deadline=self._deadline([entry])
             )
+
+        try:
+            if self.shared is None:
+                task = await fetch()
+            else:
+                identity = credentials_identity(entry.credentials)
+                task = await self.shared.check(identity, entry.task_id, entry.interval / 2, fetch)
         except MixpeekError as error:
             self._record(entry, Observation(None, error, self.clock.now()))
         else:
@@ -382,6 +402,7 @@ class Poller:
                 entry.estimator.observe(observation.task, now)
             delay = entry.estimator.next_delay(now, self.backoff.delay(entry.attempt, self.rng))
             entry.attempt += 1
+            entry.interval = delay
             entry.due = now + delay
             self._reschedule_deadlines(entry, now)
         for watcher in list(entry.watchers):
