@@ -1,4 +1,5 @@
-"""/healthz (alive; with MIXPEEK_REDIS_URL also ``redis: up|down``) and /readyz (configuration valid and API base reachable, cached briefly)."""
+"""/healthz (alive; with MIXPEEK_REDIS_URL also ``redis: up|down``) and /readyz (configuration valid and API
+base reachable, cached briefly)."""
 
 from __future__ import annotations
 
