@@ -34,7 +34,7 @@ from .estimate import FinishEstimator
 from .schedule import Backoff, BackoffMemory
 
 if TYPE_CHECKING:  # shared/ is imported only when MIXPEEK_REDIS_URL is set
-    from ..shared.observations import SharedObservations
+    from ..shared.observations import SharedObservations  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +81,7 @@ class Entry:
     watchers: set[Subscription] = field(default_factory=set)
     last: Observation | None = None
     in_flight: bool = False
-    interval: float = 0.0
-    """The step this entry waited before its current check (another replica's result that young will do)."""
+    interval: float = 0.0  # the step waited before this check: another replica's result half as old will do
 
 
 @dataclass
@@ -176,8 +175,7 @@ class Poller:
         self.rng = rng
         self.window = window
         self.stats = PollerStats()
-        self.shared: SharedObservations | None = None
-        """Other replicas' observations (shared/observations.py), when the replicas share a Redis."""
+        self.shared: SharedObservations | None = None  # other replicas' polls, when they share a Redis
         self._entries: dict[tuple[str, str], Entry] = {}
         self._get_only: OrderedDict[str, None] = OrderedDict()
         self._wake = anyio.Event()
@@ -349,11 +347,10 @@ class Poller:
             )
 
         try:
-            if self.shared is None:
-                task = await fetch()
-            else:
-                identity = credentials_identity(entry.credentials)
-                task = await self.shared.check(identity, entry.task_id, entry.interval / 2, fetch)
+            shared, identity = self.shared, entry.credentials.identity
+            task = await (
+                fetch() if shared is None else shared.check(identity, entry.task_id, entry.interval / 2, fetch)
+            )
         except MixpeekError as error:
             self._record(entry, Observation(None, error, self.clock.now()))
         else:
