@@ -14,8 +14,9 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY mixpeek_tasks_mcp ./mixpeek_tasks_mcp
 # The package and its runtime dependencies only (no test extras), into a venv the runtime stage copies.
+# [redis]: redis-py, so replicas can share through MIXPEEK_REDIS_URL (loaded only when it is set).
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir . \
+    && /opt/venv/bin/pip install --no-cache-dir '.[redis]' \
     && /opt/venv/bin/python -m compileall -q /opt/venv
 
 FROM python:3.12-slim-bookworm
