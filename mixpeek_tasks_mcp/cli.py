@@ -26,8 +26,12 @@ SETTINGS_FLAGS: dict[str, tuple[str, type, str]] = {
     "read_timeout": ("--read-timeout", float, "Read timeout in seconds."),
     "request_deadline": ("--request-deadline", float, "Most time one API call may take, retries included."),
     "max_retries": ("--max-retries", int, "Retries of 429/502/503/504 and network errors."),
-    "max_requests_per_minute": ("--max-requests-per-minute", float, "Budget of Mixpeek requests/min (0 = none)."),
-    "request_burst": ("--request-burst", int, "Requests the budget allows back to back."),
+    "max_requests_per_minute": (
+        "--max-requests-per-minute",
+        float,
+        "Ceiling on each key's requests/min on top of Mixpeek's advertised limit (0 = no ceiling of our own).",
+    ),
+    "request_burst": ("--request-burst", int, "Requests a key may send back to back before Mixpeek says its limit."),
     "wait_default_seconds": ("--wait-default-seconds", float, "Default wait_for_task budget."),
     "wait_max_seconds": ("--wait-max-seconds", float, "Largest wait_for_task budget allowed."),
     "log_level": ("--log-level", str, "DEBUG, INFO, WARNING or ERROR (logs go to stderr)."),
@@ -167,10 +171,8 @@ def _maybe_sandbox(args: argparse.Namespace, settings: Settings) -> Iterator[Set
 
     with running_sandbox(SandboxConfig(port=0, speed=1.0)) as sandbox:
         logger.warning("sandbox Tasks API at %s (offline demo data)", sandbox.base_url)
-        # the sandbox has no rate limit: no budget unless one was asked for
-        budget = settings.max_requests_per_minute if "max_requests_per_minute" in settings.model_fields_set else 0
-        update = {"api_base": sandbox.base_url, "api_key": _secret(sandbox.api_key), "max_requests_per_minute": budget}
-        yield settings.model_copy(update=update)
+        # the sandbox advertises and enforces a per-key limit (600/min): the budget learns it like Mixpeek's
+        yield settings.model_copy(update={"api_base": sandbox.base_url, "api_key": _secret(sandbox.api_key)})
 
 
 def _secret(value: str) -> Any:

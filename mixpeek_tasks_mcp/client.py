@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,11 +22,12 @@ import httpx2
 from pydantic import ValidationError
 
 from . import __version__
-from .budget import RequestBudget
+from .budget import BudgetPolicy, BudgetTimeout, KeyBudget, KeyBudgets, RequestContext, current_context
+from .budget.learned import read_advice
 from .clock import Clock, SystemClock
 from .models import ListTasksRequest, ListTasksResponse, TaskResponse
 from .redaction import SECRETS_LOG_FILTER, TooDeep, redact_tree
-from .settings import Settings
+from .settings import STARTING_REQUESTS_PER_MINUTE, Settings
 from .upstream_errors import (
     Answer,
     Call,
@@ -98,8 +100,16 @@ class TasksClient:
         self._clock = clock or SystemClock()
         self._rng = rng
         self._client: httpx2.AsyncClient | None = None
-        self.budget = RequestBudget(settings.max_requests_per_minute, burst=settings.request_burst, clock=self._clock)
-        """Shared by every request this client makes (list calls, the poller, scans); see budget.py."""
+        policy = BudgetPolicy(
+            ceiling_per_minute=settings.max_requests_per_minute,
+            start_per_minute=STARTING_REQUESTS_PER_MINUTE,
+            burst=settings.request_burst,
+        )
+        self.budgets = KeyBudgets(policy, self._clock)
+        """One budget per API key, shared by every request made with it (list calls, the poller, scans)."""
+
+    def budget_for(self, credentials: Credentials) -> KeyBudget:
+        return self.budgets.for_key(credentials.api_key)
 
     @property
     def _http(self) -> httpx2.AsyncClient:
@@ -128,16 +138,27 @@ class TasksClient:
         limit: int,
         offset: int | None = None,
         cursor: str | None = None,
+        deadline: float | None = None,
+        context: RequestContext | None = None,
     ) -> ListTasksResponse:
         """``POST /v1/tasks/list``: pagination in the query string, declared keys only in the body.
 
-        Never more than ``limit`` rows: extra rows are an upstream fault, dropped with a warning."""
+        Never more than ``limit`` rows: extra rows are an upstream fault, dropped with a warning. ``context``
+        (default: the caller's, see budget/context.py) says the request's priority and owner."""
         params: dict[str, str] = {"limit": str(limit), "include_total": "true"}
         if cursor is not None:
             params["cursor"] = cursor
         elif offset is not None:
             params["offset"] = str(offset)
-        data = await self._request("POST", "/v1/tasks/list", credentials, params=params, json=request.to_body())
+        data = await self._request(
+            "POST",
+            "/v1/tasks/list",
+            credentials,
+            params=params,
+            json=request.to_body(),
+            deadline=deadline,
+            context=context,
+        )
         rows = data.get("results") if isinstance(data, dict) else None
         if isinstance(rows, list) and len(rows) > limit:
             logger.warning("POST /v1/tasks/list: %d rows for limit %d, keeping the first %d", len(rows), limit, limit)
@@ -151,10 +172,19 @@ class TasksClient:
                 "check MIXPEEK_API_BASE points at the Mixpeek API."
             ) from None
 
-    async def get_task(self, task_id: str, *, credentials: Credentials, deadline: float | None = None) -> TaskResponse:
+    async def get_task(
+        self,
+        task_id: str,
+        *,
+        credentials: Credentials,
+        deadline: float | None = None,
+        context: RequestContext | None = None,
+    ) -> TaskResponse:
         """``GET /v1/tasks/{task_id}``; raises TaskNotFoundError on 404."""
         path = f"/v1/tasks/{quote(task_id, safe='')}"
-        data = await self._request("GET", path, credentials, deadline=deadline, not_found_is_task=task_id)
+        data = await self._request(
+            "GET", path, credentials, deadline=deadline, not_found_is_task=task_id, context=context
+        )
         try:
             return TaskResponse.model_validate(data)
         except ValidationError as exc:
@@ -186,69 +216,92 @@ class TasksClient:
         json: Any = None,
         deadline: float | None = None,
         not_found_is_task: str | None = None,
+        context: RequestContext | None = None,
     ) -> Any:
-        """One call, retries included, ending by ``deadline`` (and within MIXPEEK_REQUEST_DEADLINE)."""
+        """One call, retries included, each attempt granted by the key's budget first.
+
+        An interactive call ends by ``deadline`` and within MIXPEEK_REQUEST_DEADLINE of its start, its wait for
+        the budget included. A call whose caller says whether it is still wanted (``context.wanted``: the
+        poller's checks) waits for the budget as long as it is wanted, and is then sent within
+        MIXPEEK_REQUEST_DEADLINE of its grant (never past ``deadline`` but for a last check)."""
         headers = self._headers(credentials)
+        context = context or current_context()
+        budget = self.budget_for(credentials)
         start = self._clock.now()
-        deadline = min(deadline if deadline is not None else math.inf, start + self._settings.request_deadline)
+        caller_deadline = deadline if deadline is not None else math.inf
+        patient = context.wanted is not None
+        overall = caller_deadline if patient else min(caller_deadline, start + self._settings.request_deadline)
         max_retries = self._settings.max_retries
         attempt = 0
         server_error_retried = False
         while True:
             attempt += 1
             call = Call(method, path, credentials.api_key, credentials.key_source, attempt)
-            if not await self.budget.acquire(deadline, identity=credentials.identity):
-                raise self._budget_error(method, path)
             try:
-                answer = await self._send(method, path, headers, params, json, deadline)
+                await budget.acquire(context, None if patient or overall == math.inf else overall)
+            except BudgetTimeout as timeout:
+                raise self._budget_error(method, path, timeout) from None
+            if patient and attempt == 1:
+                overall = min(caller_deadline, self._clock.now() + self._settings.request_deadline)
+            try:
+                answer = await self._send(method, path, headers, params, json, overall)
             except (httpx2.TransportError, _NoAnswer) as exc:
-                if attempt <= max_retries and await self._backoff(attempt, None, deadline):
+                budget.finished(status=None)
+                if attempt <= max_retries and await self._backoff(attempt, None, overall):
                     logger.warning("%s %s: %s, retrying (attempt %d)", method, path, type(exc).__name__, attempt)
                     continue
                 if isinstance(exc, _NoAnswer):
                     raise no_answer_error(call, self._clock.now() - start) from None
                 raise unreachable_error(call, self._settings.api_base, type(exc).__name__) from None
             except _TooLarge:
+                budget.finished(status=None)
                 raise too_large_error(call, MAX_RESPONSE_BYTES) from None
+            except BaseException:  # cancelled mid-request: the grant is spent, the answer never read
+                budget.finished(status=None)
+                raise
             status = answer.status
-            if 300 <= status < 400:
-                raise redirect_error(answer, call)
+            problem: str | None = None
             try:
                 data = self._decode(answer.body, credentials.api_key)
             except ValueError as exc:
-                if status < 300:
-                    raise not_json_error(answer, call, str(exc)) from None
-                data = None
+                problem, data = str(exc), None
+            error = parse_error(data) if status >= 300 else None
+            pause = retry_after(answer, error) if status == 429 else None
+            if pause is not None:
+                pause = min(pause, self._settings.retry_after_cap)
+            budget.finished(status=status, advice=read_advice(answer.headers, wall_now=time.time()), retry_after=pause)
+            if 300 <= status < 400:
+                raise redirect_error(answer, call)
             if status < 300:
+                if problem is not None:
+                    raise not_json_error(answer, call, problem)
                 return data
-            error = parse_error(data)
             retryable = details_retryable(error)
-            if status == 429:  # the whole server holds off, not just this call
-                pause = retry_after(answer, error)
-                pause = min(pause, self._settings.retry_after_cap) if pause is not None else 1.0
-                self.budget.pause_until(self._clock.now() + pause, identity=credentials.identity)
             if status in RETRYABLE_STATUSES and retryable and attempt <= max_retries:
-                if await self._backoff(attempt, retry_after(answer, error), deadline):
+                if await self._backoff(attempt, retry_after(answer, error), overall):
                     logger.warning("%s %s: HTTP %d, retrying (attempt %d)", method, path, status, attempt)
                     continue
             elif status >= 500 and retryable and not server_error_retried and attempt <= max_retries:
                 server_error_retried = True
-                if await self._backoff(attempt, None, deadline):
+                if await self._backoff(attempt, None, overall):
                     logger.warning("%s %s: HTTP %d, retrying once", method, path, status)
                     continue
             raise error_for(answer, error, call, not_found_is_task=not_found_is_task)
 
-    def _budget_error(self, method: str, path: str) -> MixpeekError:
-        """No request could go out before the caller's deadline: a rate limit (status 429, so waits poll on)."""
-        ready = math.ceil(self.budget.ready_in())
-        if self.budget.paused_until > self._clock.now():
-            why = f"Mixpeek's rate limit was hit (HTTP 429), so this server holds every request for {ready} s more"
-        else:
+    def _budget_error(self, method: str, path: str, timeout: BudgetTimeout) -> MixpeekError:
+        """No request could go out before the caller's deadline: a rate limit (status 429, so waits poll on).
+        Names the key's limit and where it came from, never the key."""
+        ready = max(math.ceil(timeout.ready_in), 1)
+        if timeout.paused:
             why = (
-                f"this server's own budget of Mixpeek requests ({self.budget.describe()}, "
-                "MIXPEEK_MAX_REQUESTS_PER_MINUTE), which keeps it under Mixpeek's rate limit, is used up"
+                "Mixpeek answered 429 (rate limit) for this API key, so this server holds that key's requests "
+                f"for {ready} s more (other keys are not held)"
             )
-        return MixpeekError(f"{method} {path} was not sent: {why}. Call again in {max(ready, 1)} s.", status=429)
+        else:
+            why = f"this API key's request budget ({timeout.limit_text}) has no room before this call's deadline"
+        return MixpeekError(
+            f"{method} {path} was not sent: {why}. Call again in {ready} s.", status=429, error_type="request_budget"
+        )
 
     async def _send(
         self,

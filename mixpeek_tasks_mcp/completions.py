@@ -20,6 +20,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
+from .budget import Priority, RequestContext, acting_as
 from .client import Credentials, TasksClient
 from .enums import SortDirection, TaskStatus, TaskType
 from .models import ListTasksRequest, SortOption
@@ -89,7 +90,8 @@ class RecentIdCache:
             return RecentIds(), False
         response = None
         try:
-            with anyio.move_on_after(API_SECONDS):
+            # background: a keystroke's suggestions can wait for (or miss) the budget, a person's list cannot
+            with anyio.move_on_after(API_SECONDS), acting_as(RequestContext(priority=Priority.BACKGROUND)):
                 response = await client.list_tasks(NEWEST_FIRST, credentials=credentials, limit=RECENT_TASKS, offset=0)
         except Exception as error:  # completion must never fail the request
             logger.info("completion look-up failed: %s", type(error).__name__)

@@ -43,7 +43,6 @@ async def _stdio_session(base_url: str, api_key: str) -> AsyncIterator[ClientSes
         "MIXPEEK_API_BASE": base_url,
         "MIXPEEK_API_KEY": api_key,
         "MIXPEEK_LOG_LEVEL": "WARNING",
-        "MIXPEEK_MAX_REQUESTS_PER_MINUTE": "0",  # the sandbox has no rate limit
     }
     params = StdioServerParameters(command=sys.executable, args=["-m", "mixpeek_tasks_mcp", "serve"], env=env)
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:

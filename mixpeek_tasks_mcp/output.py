@@ -198,7 +198,8 @@ class TriageResult(_Compact):
     scanned: int = Field(description="Tasks read.")
     total: int | None = Field(default=None, description="Tasks matching the selection, when the API says.")
     stopped_because: str = Field(
-        description="all (every matching task was read), max_tasks, time_budget, or upstream_error."
+        description="all (every matching task was read), max_tasks, time_budget, request_budget (the API key's "
+        "request budget had no room left in the time budget), or upstream_error."
     )
     coverage: str = Field(description="How much was scanned, in words: never mistake a partial scan for the whole.")
     selection: dict[str, Any] = Field(

@@ -9,10 +9,10 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_BASE = "https://api.mixpeek.com"
-DEFAULT_REQUESTS_PER_MINUTE = 10.0
-"""Mixpeek's Free tier as /troubleshoot/limits publishes it (10 rpm); /operations/rate-limits-quotas says 60 RPM,
-burst 20. The stricter figure: a server that is too slow for a Pro key is fixed by a setting, one that earns 429s
-on a Free key fails its users."""
+STARTING_REQUESTS_PER_MINUTE = 10.0
+"""A key's budget before its first answer from Mixpeek: the Free tier as /troubleshoot/limits publishes it
+(10 rpm; /operations/rate-limits-quotas says 60 RPM, burst 20). The stricter figure, for a few hundred
+milliseconds: the first answer's X-RateLimit-* headers replace it with the key's real limit."""
 DEFAULT_REQUEST_BURST = 5
 Transport = Literal["stdio", "sse", "streamable-http"]
 
@@ -33,13 +33,18 @@ class Settings(BaseSettings):
     )
     max_retries: int = Field(default=3, ge=0, le=10, description="Retries of 429/502/503/504 and network errors.")
     retry_after_cap: float = Field(default=30.0, ge=0, le=300, description="Longest Retry-After honoured, seconds.")
-    max_requests_per_minute: float = Field(
-        default=DEFAULT_REQUESTS_PER_MINUTE,
+    max_requests_per_minute: float | None = Field(
+        default=None,
         ge=0,
-        description="This server's own budget of Mixpeek requests per minute (all calls share it); 0 = no limit.",
+        description="A ceiling on each key's requests per minute, on top of what Mixpeek advertises (unset: "
+        "Mixpeek's own limit, learned from its headers); 0 = no ceiling of this server's own, Mixpeek's "
+        "headers and 429s still rule.",
     )
     request_burst: int = Field(
-        default=DEFAULT_REQUEST_BURST, ge=1, le=10_000, description="Requests the budget allows back to back."
+        default=DEFAULT_REQUEST_BURST,
+        ge=1,
+        le=10_000,
+        description="Requests a key may send back to back before Mixpeek has said its limit.",
     )
 
     # wait_for_task
@@ -123,7 +128,9 @@ class Settings(BaseSettings):
             raise ValueError("redis_url must start with redis:// or rediss://")
         return value
 
-    @field_validator("api_key", "mcp_auth_token", "redis_url", "redis_password", mode="before")
+    @field_validator(
+        "api_key", "mcp_auth_token", "max_requests_per_minute", "redis_url", "redis_password", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -18,6 +18,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 
 from .arguments import DEFAULT_TRIAGE_SECONDS, ListTasksArguments, TriageTasksArguments, WaitForTaskArguments
+from .budget import BudgetNote, Priority, RequestContext, acting_as, owner_of
 from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock, SystemClock
 from .descriptions import LIST_TASKS_DESCRIPTION, TRIAGE_TASKS_DESCRIPTION, WAIT_FOR_TASK_DESCRIPTION
@@ -86,6 +87,19 @@ def _state(ctx: Context[Any, Any]) -> AppState:
     return state
 
 
+def caller_context(ctx: Context[Any, Any], priority: Priority) -> RequestContext:
+    """The call as the key's budget sees it: its priority, its session (a fingerprint) and a note of waits."""
+    request = ctx.request_context
+    session = getattr(request, "session_id", None) or f"connection-{id(getattr(request, 'connection', request))}"
+    return RequestContext(priority=priority, owner=owner_of(session), note=BudgetNote())
+
+
+def _with_note(text: str, context: RequestContext) -> str:
+    """The answer, with one line when the budget slowed it."""
+    line = context.note.line() if context.note is not None else None
+    return f"{text}\n{line}" if line else text
+
+
 def _result(text: str, structured: BaseModel) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=text)],
@@ -99,18 +113,20 @@ async def list_tasks(arguments: dict[str, Any], ctx: Context[Any, Any]) -> Annot
         checked = check_list_tasks(arguments)
     except InvalidArguments as refusal:
         raise ToolError(refusal.render()) from None
+    context = caller_context(ctx, Priority.INTERACTIVE)
     try:
-        response = await state.client.list_tasks(
-            checked.api_request(),
-            credentials=credentials_for(ctx, state.settings),
-            limit=checked.limit,
-            offset=checked.offset,
-            cursor=checked.cursor,
-        )
+        with acting_as(context):
+            response = await state.client.list_tasks(
+                checked.api_request(),
+                credentials=credentials_for(ctx, state.settings),
+                limit=checked.limit,
+                offset=checked.offset,
+                cursor=checked.cursor,
+            )
     except MixpeekError as error:
         raise ToolError(str(error)) from None
     text, structured = list_result(checked, response)
-    return _result(text, structured)
+    return _result(_with_note(text, context), structured)
 
 
 async def wait_for_task_tool(
@@ -127,18 +143,20 @@ async def wait_for_task_tool(
     from .waits.answer import Progress, answer_wait  # on first use, like triage: start-up loads neither
 
     progress = Progress(ctx.report_progress, checked.timeout_seconds)
+    context = caller_context(ctx, Priority.BACKGROUND)  # its polls can be late; a person's list cannot
     try:
-        text, result = await answer_wait(
-            checked,
-            poller=state.poller,
-            client=state.client,
-            credentials=credentials_for(ctx, settings),
-            progress=progress,
-            default_timeout=settings.wait_default_seconds,
-        )
+        with acting_as(context):
+            text, result = await answer_wait(
+                checked,
+                poller=state.poller,
+                client=state.client,
+                credentials=credentials_for(ctx, settings),
+                progress=progress,
+                default_timeout=settings.wait_default_seconds,
+            )
     except MixpeekError as error:
         raise ToolError(str(error)) from None
-    return _result(text, result)
+    return _result(_with_note(text, context), result)
 
 
 async def triage_tasks_tool(
@@ -158,19 +176,21 @@ async def triage_tasks_tool(
 
     from .triage.run import run_triage  # on first use: the server starts without the triage machinery
 
+    context = caller_context(ctx, Priority.INTERACTIVE)  # the first page; the scan makes later pages background
     try:
-        text, result = await run_triage(
-            checked,
-            client=state.client,
-            credentials=credentials_for(ctx, state.settings),
-            clock=state.clock,
-            memory=state.progress,
-            max_timeout=state.settings.wait_max_seconds,
-            on_page=report,
-        )
+        with acting_as(context):
+            text, result = await run_triage(
+                checked,
+                client=state.client,
+                credentials=credentials_for(ctx, state.settings),
+                clock=state.clock,
+                memory=state.progress,
+                max_timeout=state.settings.wait_max_seconds,
+                on_page=report,
+            )
     except MixpeekError as error:
         raise ToolError(str(error)) from None
-    return _result(text, result)
+    return _result(_with_note(text, context), result)
 
 
 ANNOTATIONS = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=True, destructive_hint=False)

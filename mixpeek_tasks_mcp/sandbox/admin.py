@@ -7,6 +7,7 @@
 * ``DELETE /_sandbox/tasks`` — delete every task.
 * ``POST /_sandbox/tasks/{id}/transition`` — ``{"status": ..., "error": ..., ...}`` force a change.
 * ``GET|POST|DELETE /_sandbox/faults`` — read, merge (see ``FaultSpec``), clear.
+* ``GET|POST /_sandbox/rate-limit`` — read or set every key's limit (see ``RateLimitSpec``).
 * ``GET|DELETE /_sandbox/requests`` — the /v1 request log (``?limit=N``), or clear it.
 * ``GET /_sandbox/health``.
 """
@@ -25,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from .errors import ApiError, field_error, from_pydantic, validation_error
 from .faults import FaultSpec
 from .generator import record_from_fields
+from .ratelimit import RateLimitSpec
 from .simulator import Step, apply_patch, lifecycle_steps
 from .state import SandboxState
 from .store import TaskRecord
@@ -148,6 +150,17 @@ class Admin:
                 return _json(invalid.envelope(), invalid.status)
         return _json(self.state.faults.snapshot())
 
+    async def rate_limit(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                self.state.limits.configure(RateLimitSpec.model_validate(await _body(request)))
+            except ApiError as error:
+                return _json(error.envelope(), error.status)
+            except ValidationError as exc:
+                invalid = from_pydantic(exc)
+                return _json(invalid.envelope(), invalid.status)
+        return _json(self.state.limits.spec.model_dump(mode="json"))
+
     async def requests(self, request: Request) -> Response:
         if request.method == "DELETE":
             self.state.requests.clear()
@@ -176,6 +189,7 @@ def admin_routes(state: SandboxState) -> list[BaseRoute]:
         Route("/tasks/{task_id:path}/transition", admin.transition, methods=["POST"]),
         Route("/tasks/{task_id:path}", admin.get, methods=["GET"]),
         Route("/faults", admin.faults, methods=["GET", "POST", "DELETE"]),
+        Route("/rate-limit", admin.rate_limit, methods=["GET", "POST"]),
         Route("/requests", admin.requests, methods=["GET", "DELETE"]),
         Route("/health", admin.health, methods=["GET"]),
     ]

@@ -79,7 +79,7 @@ def _decode_json(body: bytes) -> Any:
 
 
 class TasksApi:
-    """The /v1 request pipeline: latency -> forced status -> routing -> auth -> rate limit -> handler."""
+    """The /v1 request pipeline: latency -> forced status -> routing -> auth -> per-key limit, rate fault -> handler."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
@@ -95,6 +95,7 @@ class TasksApi:
         entry = self.state.requests.add(
             {
                 "time": now_iso(),
+                "at": time.time(),
                 "method": request.method,
                 "path": request.url.path,
                 "raw_path": raw,
@@ -144,16 +145,19 @@ class TasksApi:
             )
         if not any(hmac.compare_digest(key.encode(), good.encode()) for good in self.state.api_keys):
             return error_response(ApiError(401, "Invalid API key", code="invalid_api_key"))
-        decision = faults.rate_check(route)
+        per_key = self.state.limits.hit(key)
+        decision = per_key if per_key.limited else faults.rate_check(route)
         if decision.limited:
+            about: dict[str, Any] = self.state.limits.details() if decision is per_key else {}
             limited = ApiError(
                 429,
                 "Rate limit exceeded; retry later",
                 code="rate_limited",
-                details={"retry_after": decision.retry_after, "retry_after_seconds": decision.retry_after},
+                details={**about, "retry_after": decision.retry_after, "retry_after_seconds": decision.retry_after},
                 headers={**decision.headers, "Retry-After": str(decision.retry_after)},
             )
             return error_response(limited)
+        decision.headers = {**per_key.headers, **decision.headers}  # a rate-limit fault is the tighter limit
         try:
             response = self._dispatch(request, operation, task_id, body)
         except ApiError as error:

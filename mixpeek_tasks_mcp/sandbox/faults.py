@@ -1,4 +1,4 @@
-"""Switchable faults (forced statuses, latency, malformed bodies, rate limits) and the rate limiter."""
+"""Switchable faults (forced statuses, latency, malformed bodies, a rate-limit fault on top of the per-key limit)."""
 
 from __future__ import annotations
 
@@ -107,14 +107,12 @@ class _FixedWindow:
 class FaultState:
     """Current faults plus counters; shared by the /v1 pipeline and the admin endpoints."""
 
-    def __init__(self, rate_limit_rpm: int | None = None) -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._config_rpm = rate_limit_rpm
         self._spec = FaultSpec()
         self._reset_counters()
 
     def _reset_counters(self) -> None:
-        self._config_window = _FixedWindow(self._config_rpm) if self._config_rpm else None
         rate = self._spec.rate_limit
         self._fault_window = _FixedWindow(rate.rpm) if rate and rate.rpm else None
         self._after_count = 0
@@ -176,13 +174,9 @@ class FaultState:
             return frozenset(self._spec.refuse_filter_fields or ())
 
     def rate_check(self, route: str | None) -> RateDecision:
-        """Count one request against the configured rpm and the rate-limit fault."""
+        """Count one request against the rate-limit fault (the configured per-key limit is ratelimit.py's)."""
         with self._lock:
             decision = RateDecision(False)
-            if self._config_window is not None:
-                decision = self._config_window.hit()
-                if decision.limited:
-                    return decision
             fault = self._spec.rate_limit
             if fault is None or not _applies(fault, route):
                 return decision

@@ -14,7 +14,7 @@ def key_fingerprint(key: str) -> str:
 
 
 class RequestLog:
-    def __init__(self, size: int = 1000) -> None:
+    def __init__(self, size: int = 20_000) -> None:
         self._lock = threading.Lock()
         self._entries: deque[dict[str, Any]] = deque(maxlen=size)
         self._next_id = 1

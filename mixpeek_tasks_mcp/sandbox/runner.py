@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .app import build_app
 from .faults import FaultState
 from .generator import generate_tasks, load_data_file
+from .ratelimit import DEFAULT_RPM, DEFAULT_WINDOW, KeyLimits, RateLimitSpec
 from .requestlog import RequestLog, key_fingerprint
 from .simulator import LiveSimulator, Timeline
 from .state import SandboxState
@@ -48,7 +49,16 @@ class SandboxConfig(BaseModel):
     seed: int = 7
     simulate: bool = True
     speed: float = Field(default=1.0, gt=0)
-    rate_limit_rpm: int | None = Field(default=None, ge=1)
+    rate_limit_rpm: int | None = Field(
+        default=DEFAULT_RPM,
+        ge=1,
+        description="Requests each API key may make per window (a moving window, like Mixpeek's per-key "
+        "limits); None = no limit. Default: Mixpeek's Pro tier, 600/min.",
+    )
+    rate_limit_window: float = Field(default=DEFAULT_WINDOW, gt=0, le=3600, description="The window, seconds.")
+    rate_limit_headers: bool = Field(
+        default=True, description="Advertise the limit in X-RateLimit-* headers (False: only 429s tell)."
+    )
     live_tasks: int = Field(default=5, ge=0, description="Active tasks the simulator keeps moving.")
     timestamps: bool = Field(
         default=True,
@@ -75,7 +85,10 @@ def build_state(config: SandboxConfig) -> SandboxState:
     return SandboxState(
         store=store,
         timeline=timeline,
-        faults=FaultState(config.rate_limit_rpm),
+        faults=FaultState(),
+        limits=KeyLimits(
+            RateLimitSpec(rpm=config.rate_limit_rpm, window=config.rate_limit_window, headers=config.rate_limit_headers)
+        ),
         requests=RequestLog(),
         api_keys=list(config.api_keys),
         simulator=simulator,
@@ -170,6 +183,14 @@ class RunningSandbox:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/_sandbox/faults")
+
+    def set_rate_limit(self, rpm: int | None, window: float = DEFAULT_WINDOW, headers: bool = True) -> None:
+        """Every key's limit from now on (counts start afresh); ``rpm=None`` lifts it."""
+        self._call("POST", "/_sandbox/rate-limit", {"rpm": rpm, "window": window, "headers": headers})
+
+    def rate_limit(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/_sandbox/rate-limit")
+        return result
 
     def requests(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("GET", "/_sandbox/requests")["requests"]
@@ -268,7 +289,19 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=1.0, help="Simulator speed factor (2 = twice as fast).")
     parser.add_argument("--live-tasks", type=int, default=5, help="Active tasks the simulator keeps moving.")
     parser.add_argument(
-        "--rate-limit-rpm", type=int, default=None, help="Answer 429 beyond this many requests per minute."
+        "--rate-limit-rpm",
+        type=int,
+        default=DEFAULT_RPM,
+        help=f"Requests each API key may make per window, advertised in X-RateLimit-* headers and enforced "
+        f"with 429 + Retry-After (default {DEFAULT_RPM}, Mixpeek's Pro tier; 0 = no limit).",
+    )
+    parser.add_argument(
+        "--rate-limit-window", type=float, default=DEFAULT_WINDOW, help="The rate-limit window, seconds (60)."
+    )
+    parser.add_argument(
+        "--no-rate-limit-headers",
+        action="store_true",
+        help="Enforce the limit without X-RateLimit-* headers (only 429s tell a client).",
     )
     parser.add_argument(
         "--no-timestamps",
@@ -291,7 +324,9 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         seed=args.seed,
         simulate=not args.no_simulate,
         speed=args.speed,
-        rate_limit_rpm=args.rate_limit_rpm,
+        rate_limit_rpm=args.rate_limit_rpm or None,
+        rate_limit_window=getattr(args, "rate_limit_window", DEFAULT_WINDOW),
+        rate_limit_headers=not getattr(args, "no_rate_limit_headers", False),
         live_tasks=getattr(args, "live_tasks", 5),
         timestamps=not getattr(args, "no_timestamps", False),
     )

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .faults import FaultState
+from .ratelimit import KeyLimits, RateLimitSpec
 from .requestlog import RequestLog
 from .simulator import LiveSimulator, Timeline
 from .store import TaskStore
@@ -22,5 +23,7 @@ class SandboxState:
     simulator: LiveSimulator | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     rng_lock: threading.Lock = field(default_factory=threading.Lock)
+    limits: KeyLimits = field(default_factory=lambda: KeyLimits(RateLimitSpec()))
+    """Per-key rate limits, advertised on every response (ratelimit.py)."""
     timestamps: bool = True
     """Whether /v1 task JSON carries created_at/updated_at (Mixpeek does not document them)."""

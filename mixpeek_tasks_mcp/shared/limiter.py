@@ -1,11 +1,16 @@
-"""The per-key request budget shared by every replica: one atomic Lua token bucket per grant.
+"""The per-key request budget shared by every replica: one atomic Lua call per grant.
 
-Why Lua: the read-refill-take-write of a token bucket must be one step, or two replicas reading the same
-"1 token left" both send. The script runs on Redis's clock (``TIME``), so replicas' clocks never matter, and
-it *reserves*: a caller that may wait ``max_wait`` seconds gets a token that becomes valid ``wait`` seconds
-from now, so waiting callers across replicas are served in the order they asked, one operation each.
-A 429's Retry-After is shared as a pause key the script honours. Keys are named by the hashed key identity
-(``budget:<identity>``, ``pause:<identity>``); values are two numbers; everything expires once full again.
+``admit`` is the seam the per-key budget (budget/key.py, ``SharedLimiter``) asks once its own log would grant:
+a sliding-window log in a sorted set per key (``window:<key fingerprint>``), so the replicas together never
+send more than the key's limit in any window, the same rule each replica's own budget keeps. ``try_grant`` is
+a token bucket (rate and burst) for callers that think in those terms.
+
+Why Lua: the read-count-add-write must be one step, or two replicas reading the same "1 left" both send.
+The scripts run on Redis's clock (``TIME``), so replicas' clocks never matter. The token bucket *reserves*: a
+caller that may wait ``max_wait`` seconds gets a token valid ``wait`` seconds from now, so waiting callers
+across replicas are served in the order they asked, one operation each; a 429's Retry-After can be shared as
+a pause key it honours. Keys are named by hashes of the key (``window:<fingerprint>``, ``budget:<identity>``,
+``pause:<identity>``); the log holds at most ``limit`` timestamps; everything expires within a window or so.
 """
 
 from __future__ import annotations
@@ -41,6 +46,28 @@ return {1, tostring(wait)}
 """KEYS: bucket, pause. ARGV: tokens per second, burst, most seconds the caller may wait.
 Returns {granted (1/0), seconds until the token may be used (or until one could be, when not granted)}."""
 
+WINDOW_SCRIPT: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local limit = math.max(1, math.floor(tonumber(ARGV[1])))
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
+  return '0'
+end
+local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+return tostring(math.max(0.001, tonumber(oldest[2]) + window - now))
+"""
+"""KEYS: the key's grant log. ARGV: limit per window, window seconds (margin included), a unique member.
+Returns '0' (granted and logged) or the seconds until the oldest counted grant leaves the window."""
+
+WINDOW_MARGIN: Final = 1.0
+"""Seconds added to the window, as the per-key budget does: a grant is stamped before it is sent, the API
+counts it when it arrives."""
+
 PAUSE_SCRIPT: Final = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -69,7 +96,23 @@ class SharedLimiter:
         self.link = link
         self._grant = script(link, GRANT_SCRIPT)
         self._pause = script(link, PAUSE_SCRIPT)
+        self._window = script(link, WINDOW_SCRIPT)
         self.operations = 0
+        self._grants = 0
+
+    async def admit(self, fingerprint: str, *, limit: float, window: float) -> float:
+        """0 when one more request of this key may go now across every replica (it is then counted), else the
+        seconds until one may. While Redis is away: 0, the replica's own budget alone decides."""
+        self.operations += 1
+        self._grants += 1
+        member = f"{self.link.replica}:{self._grants}"
+        try:
+            reply = await self._window(
+                [self.link.key("window", fingerprint)], [repr(limit), repr(window + WINDOW_MARGIN), member]
+            )
+            return max(0.0, float(reply))
+        except (SharedUnavailable, TypeError, ValueError):
+            return 0.0
 
     async def try_grant(self, identity: str, rate_per_minute: float, burst: float, max_wait: float = 0.0) -> Grant:
         """Reserve one request of ``identity``'s budget if it can go out within ``max_wait`` seconds.

@@ -43,7 +43,7 @@ class SharedState:
     def attach(self, state: AppState) -> None:
         state.poller.shared = self.observations
         state.progress.shared = self.progress
-        state.client.budget.shared = self.limiter
+        state.client.budgets.shared = self.limiter  # before any key's budget exists: each takes it when made
         self._poller = state.poller
 
     def _task_changed(self, identity: str, task_id: str) -> None:

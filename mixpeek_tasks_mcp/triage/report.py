@@ -24,10 +24,13 @@ REASONS = {
     "max_tasks": "stopped at max_tasks",
     "time_budget": "stopped when the time budget ran out",
     "upstream_error": "stopped by an upstream error",
+    "request_budget": "stopped: request budget",
 }
 
 
-def coverage_text(scanned: int, total: int | None, stopped_because: str, pages: int, max_tasks: int) -> str:
+def coverage_text(
+    scanned: int, total: int | None, stopped_because: str, pages: int, max_tasks: int, budget: str | None = None
+) -> str:
     if total is None:
         of = f"{scanned:,} tasks (the API returned no total, so how many match is unknown)"
     else:
@@ -35,6 +38,8 @@ def coverage_text(scanned: int, total: int | None, stopped_because: str, pages: 
     reason = REASONS.get(stopped_because, stopped_because)
     if stopped_because == "max_tasks":
         reason += f" ({max_tasks:,})"
+    elif stopped_because == "request_budget" and budget:
+        reason += f" ({budget})"
     elif stopped_because == "upstream_error":
         reason += f" after {pages} page{'s' if pages != 1 else ''}"
     partial = "" if stopped_because == "all" else "; a PARTIAL picture: the newest tasks only"

@@ -75,11 +75,11 @@ async def run_triage(
         await memory.shared.save_from(memory, identity, tally.active, clock.now())
     selection_json = selection.model_dump(mode="json", exclude_none=True)
     next_call: dict[str, Any] | None = None
-    if outcome.stopped_because in ("max_tasks", "time_budget"):
+    if outcome.stopped_because in ("max_tasks", "time_budget", "request_budget"):
         next_call = arguments.selection().model_dump(mode="json", exclude_none=True)
         if outcome.stopped_because == "max_tasks" and arguments.max_tasks < MAX_TRIAGE_TASKS:
             next_call["max_tasks"] = min(MAX_TRIAGE_TASKS, arguments.max_tasks * 5)
-        elif outcome.stopped_because == "time_budget" and arguments.timeout_seconds < max_timeout:
+        elif outcome.stopped_because != "max_tasks" and arguments.timeout_seconds < max_timeout:
             next_call["timeout_seconds"] = min(max_timeout, arguments.timeout_seconds * 2)
             next_call["max_tasks"] = arguments.max_tasks
         else:
@@ -89,7 +89,7 @@ async def run_triage(
         total=outcome.total,
         stopped_because=outcome.stopped_because,
         coverage=coverage_text(
-            tally.scanned, outcome.total, outcome.stopped_because, outcome.pages, arguments.max_tasks
+            tally.scanned, outcome.total, outcome.stopped_because, outcome.pages, arguments.max_tasks, outcome.budget
         ),
         selection=selection_json,
         upstream_error=outcome.error,

@@ -2,16 +2,21 @@
 
 The scan never claims more than it read: it stops with a reason, and an upstream error after some pages ends it
 with what was read so far (an error on the first page is the caller's error to report).
+
+The first page is interactive (someone is waiting for the answer); later pages are background requests of the
+key's budget, paced across its window, so a scan bigger than the key allows never starves other sessions. When
+the budget (not Mixpeek) is what runs the time out, the scan stops with ``request_budget`` and says the limit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import anyio
 
+from ..budget import BudgetNote, Priority, current_context
 from ..client import Credentials, MixpeekError, TasksClient
 from ..clock import Clock
 from ..enums import SortDirection
@@ -22,7 +27,9 @@ PAGE_SIZE = 100
 MAX_OFFSET = 10_000
 """The deepest offset the API serves; past it only its cursor goes on."""
 
-StopReason = Literal["all", "max_tasks", "time_budget", "upstream_error"]
+StopReason = Literal["all", "max_tasks", "time_budget", "request_budget", "upstream_error"]
+BUDGET_ERROR_TYPE = "request_budget"
+"""The error_type of the client's 'not sent: the key's budget has no room before the deadline'."""
 OnPage = Callable[[int, int | None], Awaitable[None]]
 """Called after each page with the tasks scanned so far and the matching total (when known)."""
 
@@ -34,6 +41,8 @@ class ScanOutcome:
     stopped_because: StopReason
     pages: int
     error: str | None = None
+    budget: str | None = None
+    """The key's limit, when the request budget is what stopped the scan."""
 
 
 async def scan(
@@ -58,22 +67,37 @@ async def scan(
     offset: int | None = None
     total: int | None = None
     pages = 0
+    caller = current_context()
+    note = caller.note or BudgetNote()
+    first_page = replace(caller, priority=Priority.INTERACTIVE, note=note)
+    later_pages = replace(caller, priority=Priority.BACKGROUND, note=note)
     while True:
         remaining = deadline - clock.now()
         if remaining <= 0:
             return ScanOutcome(tally, total, "time_budget", pages)
         limit = min(PAGE_SIZE, max_tasks - tally.scanned)
         response: ListTasksResponse | None = None
+        context = first_page if pages == 0 else later_pages
         try:
             with anyio.move_on_after(remaining):
                 response = await client.list_tasks(
-                    request, credentials=credentials, limit=limit, offset=offset, cursor=cursor
+                    request,
+                    credentials=credentials,
+                    limit=limit,
+                    offset=offset,
+                    cursor=cursor,
+                    deadline=deadline,
+                    context=context,
                 )
         except MixpeekError as error:
             if pages == 0:
                 raise
+            if error.error_type == BUDGET_ERROR_TYPE:
+                return _budget_stop(client, credentials, tally, total, pages)
             return ScanOutcome(tally, total, "upstream_error", pages, str(error))
         if response is None:
+            if pages > 0 and note.waiting:  # still queued for the key's budget when the time ran out
+                return _budget_stop(client, credentials, tally, total, pages)
             if pages == 0:
                 raise MixpeekError(
                     f"The first page of tasks did not arrive within the time budget ({budget:g} s). Mixpeek may be "
@@ -99,3 +123,10 @@ async def scan(
             if not more or tally.scanned > MAX_OFFSET:  # max_tasks keeps a scan within the offset range
                 return ScanOutcome(tally, total, "all", pages)
             offset = tally.scanned
+
+
+def _budget_stop(
+    client: TasksClient, credentials: Credentials, tally: Tally, total: int | None, pages: int
+) -> ScanOutcome:
+    limit = client.budget_for(credentials).limit_text()
+    return ScanOutcome(tally, total, "request_budget", pages, budget=limit)

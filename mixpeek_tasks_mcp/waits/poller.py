@@ -9,6 +9,11 @@ missing from the answer (to tell a 404), and groups whose API refused that filte
 Each group's check runs on its own: the loop does not wait for it, so a slow key (or a slow batch) delays only
 its own tasks, never another group's next check.
 
+Checks are background requests of their key's budget (budget/), owned by the session of their first watcher,
+so people's list calls go first and sessions take turns. A check waits for its budget as long as someone
+watches its tasks, never erring for it: a check whose entries lost every watcher while it waited is dropped
+unsent, and the wait the budget slowed hears how long (its ``note``).
+
 The loop is a task of the running event loop, started on first use; it ends when no entry is left. Entries
 live only while a subscription watches them: a finished, cancelled or disconnected wait leaves nothing behind.
 """
@@ -26,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ..budget import BudgetNote, Priority, RequestContext, RequestDropped, current_context
 from ..client import Credentials, MixpeekError, TasksClient
 from ..clock import Clock
 from ..models import ListTasksRequest, TaskResponse
@@ -90,6 +96,8 @@ class PollerStats:
     get_requests: int = 0
     checks: int = 0
     batches: int = 0
+    dropped: int = 0
+    """Checks not sent because nobody watched their tasks any more by the time the budget allowed them."""
 
 
 class Subscription:
@@ -100,6 +108,11 @@ class Subscription:
         self.credentials = credentials
         self.deadline = deadline
         self.identity = credentials_identity(credentials)
+        caller = current_context()
+        self.owner = caller.owner
+        """The session the wait belongs to: its checks take their turn as that session's."""
+        self.note = caller.note or BudgetNote()
+        """Where checks for this wait record their budget waits (the wait's answer says so)."""
         self.task_ids: set[str] = set()
         self.pending: dict[str, Observation] = {}
         self.polls = 0
@@ -323,12 +336,42 @@ class Poller:
                 await self._get_each(entries)
             else:
                 await self._list(identity, entries)
+        except RequestDropped:
+            self._dropped(entries)
         except Exception as exc:  # an upstream surprise becomes an observation, never a dead poller
             logger.warning("poll check failed: %s", type(exc).__name__)
             failure = MixpeekError(f"Checking the task failed unexpectedly ({type(exc).__name__}); will retry.")
             for entry in entries:
                 if entry.in_flight:
                     self._record(entry, Observation(None, failure, self.clock.now()))
+
+    def _dropped(self, entries: list[Entry]) -> None:
+        """Nobody watched these any more when the budget would have let the check go: nothing was sent."""
+        self.stats.dropped += 1
+        now = self.clock.now()
+        for entry in entries:
+            if entry.in_flight:
+                entry.in_flight, entry.due = False, now
+        self._wake.set()
+
+    @staticmethod
+    def _context(entries: list[Entry]) -> RequestContext:
+        """A background request on behalf of the entries' first watcher, wanted while anyone watches."""
+        owner = next((watcher.owner for entry in entries for watcher in entry.watchers), "")
+        return RequestContext(
+            priority=Priority.BACKGROUND,
+            owner=owner,
+            wanted=lambda: any(entry.watchers for entry in entries),
+            note=BudgetNote(),
+        )
+
+    @staticmethod
+    def _tell_waits(entries: list[Entry], context: RequestContext) -> None:
+        note = context.note
+        if note is None or note.waited <= 0:
+            return
+        for watcher in {watcher for entry in entries for watcher in entry.watchers}:
+            watcher.note.add(note.waited, note.limit_text)
 
     def _deadline(self, entries: list[Entry]) -> float | None:
         deadlines = [watcher.deadline for entry in entries for watcher in entry.watchers]
@@ -340,10 +383,14 @@ class Poller:
                 group.start_soon(self._get, entry)
 
     async def _get(self, entry: Entry) -> None:
+        context = self._context([entry])
+        fetched = 0
+
         async def fetch() -> TaskResponse:
-            self.stats.get_requests += 1
+            nonlocal fetched
+            fetched = 1
             return await self.client.get_task(
-                entry.task_id, credentials=entry.credentials, deadline=self._deadline([entry])
+                entry.task_id, credentials=entry.credentials, deadline=self._deadline([entry]), context=context
             )
 
         try:
@@ -351,9 +398,16 @@ class Poller:
             task = await (
                 fetch() if shared is None else shared.check(identity, entry.task_id, entry.interval / 2, fetch)
             )
+        except RequestDropped:
+            self._dropped([entry])
+            return
         except MixpeekError as error:
+            self.stats.get_requests += fetched
+            self._tell_waits([entry], context)
             self._record(entry, Observation(None, error, self.clock.now()))
         else:
+            self.stats.get_requests += fetched
+            self._tell_waits([entry], context)
             self._record(entry, Observation(task, None, self.clock.now()))
 
     async def _list(self, identity: str, entries: list[Entry]) -> None:
@@ -361,12 +415,14 @@ class Poller:
         request = ListTasksRequest.model_validate(
             {"filters": {"AND": [{"field": "task_id", "operator": "in", "value": ids}]}}
         )
-        self.stats.list_requests += 1
+        context = self._context(entries)
         try:
             response = await self.client.list_tasks(
-                request, credentials=entries[0].credentials, limit=len(ids), offset=0
+                request, credentials=entries[0].credentials, limit=len(ids), offset=0, context=context
             )
         except MixpeekError as error:
+            self.stats.list_requests += 1
+            self._tell_waits(entries, context)
             if error.status in REFUSED_FILTER_STATUSES:
                 logger.warning("Mixpeek refused list filtering on task_id (HTTP %s): polling with GETs", error.status)
                 self._get_only[identity] = None
@@ -377,6 +433,8 @@ class Poller:
             for entry in entries:
                 self._record(entry, Observation(None, error, self.clock.now()))
             return
+        self.stats.list_requests += 1
+        self._tell_waits(entries, context)
         at = self.clock.now()
         found = {task.task_id: task for task in response.results}
         missing = [entry for entry in entries if entry.task_id not in found]

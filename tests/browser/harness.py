@@ -62,7 +62,7 @@ body[data-theme=light]{background:#ececef}#slot{border-radius:10px;overflow:hidd
 
 
 def settings_for(sandbox: RunningSandbox) -> Settings:
-    return Settings(api_key=SecretStr(SECRET_KEY), api_base=sandbox.base_url, max_retries=1, max_requests_per_minute=0)
+    return Settings(api_key=SecretStr(SECRET_KEY), api_base=sandbox.base_url, max_retries=1)
 
 
 def as_json(result: Any) -> dict[str, Any]:

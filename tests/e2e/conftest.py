@@ -22,7 +22,8 @@ SECRET_KEY = "sk_test_e2e_5f0c2d9a7b13"
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[RunningSandbox]:
-    config = SandboxConfig(port=0, api_keys=[SECRET_KEY], tasks=240, simulate=False, seed=11)
+    # advertises and enforces 600 requests/min per key (a Pro key): the server learns it from the headers
+    config = SandboxConfig(port=0, api_keys=[SECRET_KEY], tasks=240, simulate=False, seed=11, rate_limit_rpm=600)
     with running_sandbox(config) as running:
         yield running
 
@@ -36,7 +37,6 @@ def settings(sandbox: RunningSandbox) -> Settings:
         api_base=sandbox.base_url,
         max_retries=3,
         retry_after_cap=1.0,
-        max_requests_per_minute=0,
     )
 
 
@@ -65,7 +65,6 @@ def stdio_server(sandbox: RunningSandbox, **env: str) -> StdioServerParameters:
             "MIXPEEK_API_BASE": sandbox.base_url,
             "MIXPEEK_API_KEY": SECRET_KEY,
             "MIXPEEK_LOG_LEVEL": "DEBUG",
-            "MIXPEEK_MAX_REQUESTS_PER_MINUTE": "0",
             **env,
         },
     )

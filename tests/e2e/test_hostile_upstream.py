@@ -52,7 +52,9 @@ def settings_for(upstream: FakeUpstream, mode: str, **overrides: Any) -> Setting
         "max_retries": 2,
         "retry_after_cap": 1.0,
         "request_deadline": 4.0,
-        "max_requests_per_minute": 0,  # the fake upstream has no limit; budgets are tested in test_wait_many
+        # off here, on purpose: the fake upstream sends no rate-limit headers, so the default would start at
+        # 10/min and grow slowly (AIMD) and a fault matrix is about faults, not pace (budgets: test_budget_*.py)
+        "max_requests_per_minute": 0,
         **overrides,
     }
     return Settings(**options)

@@ -57,7 +57,7 @@ def worst_sandbox() -> Iterator[RunningSandbox]:
 
 @pytest.fixture
 def worst_settings(worst_sandbox: RunningSandbox) -> Settings:
-    return Settings(api_key=SecretStr(KEY), api_base=worst_sandbox.base_url, max_requests_per_minute=0)
+    return Settings(api_key=SecretStr(KEY), api_base=worst_sandbox.base_url)
 
 
 def sizes(result: Any) -> tuple[int, int]:

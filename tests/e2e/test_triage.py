@@ -93,8 +93,8 @@ def _family_tasks(rng: random.Random, start: datetime) -> list[dict[str, Any]]:
 
 
 def sandbox_settings(base_url: str, **options: Any) -> Settings:
-    """The sandbox has no rate limit: no request budget either, so pages come as fast as the scan asks."""
-    return Settings(api_key=SecretStr(SECRET_KEY), api_base=base_url, max_requests_per_minute=0, **options)
+    """Default settings: the sandbox advertises 600 requests/min per key and the budget learns it."""
+    return Settings(api_key=SecretStr(SECRET_KEY), api_base=base_url, **options)
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +177,7 @@ def generated_sandbox() -> Iterator[RunningSandbox]:
 @pytest.fixture
 def generated_settings(generated_sandbox: RunningSandbox) -> Settings:
     generated_sandbox.clear_faults()
+    generated_sandbox.set_rate_limit(600)
     generated_sandbox.clear_requests()
     return sandbox_settings(generated_sandbox.base_url, max_retries=0)
 
@@ -237,13 +238,26 @@ async def test_cancelling_a_scan_stops_its_requests(
 async def test_an_upstream_fault_on_page_three_gives_a_partial_result_stated_as_partial(
     generated_sandbox: RunningSandbox, generated_settings: Settings
 ) -> None:
-    generated_sandbox.set_faults(rate_limit={"after": 2, "retry_after": 60})
+    # 2 requests a minute, told by 429s alone (no headers to learn from): page three meets Mixpeek's 429
+    generated_sandbox.set_rate_limit(2, headers=False)
     text, result, _ = await _call(generated_settings, {})
     assert result["stopped_because"] == "upstream_error"
     assert result["scanned"] == 200 and result["total"] > 200
     assert "stopped by an upstream error after 2 pages; a PARTIAL picture" in text
     assert "HTTP 429" in result["upstream_error"] and "Why it stopped:" in text
     assert SECRET_KEY not in text
+
+
+async def test_a_limit_the_api_advertises_stops_the_scan_as_the_request_budget_not_an_upstream_error(
+    generated_sandbox: RunningSandbox, generated_settings: Settings
+) -> None:
+    generated_sandbox.set_rate_limit(2)  # advertised: the budget learns it and never sends the third page
+    text, result, _ = await _call(generated_settings, {"timeout_seconds": 5})
+    assert result["stopped_because"] == "request_budget"
+    assert result["scanned"] == 200 and "upstream_error" not in result
+    assert "stopped: request budget (2/min for this key, learned from Mixpeek)" in text
+    assert "upstream" not in text and "To scan further: triage_tasks" in text
+    assert [entry["status"] for entry in api_requests(generated_sandbox)] == [200, 200], "no 429, no third page"
 
 
 async def test_an_upstream_fault_on_the_first_page_is_a_clear_error(

@@ -205,4 +205,4 @@ async def test_the_request_budget_holds_under_load(sandbox: RunningSandbox, sett
     made = polls_of(sandbox)
     # 3 back to back, then one a second over ~3-5 s (the waits' last checks may wait past their deadline)
     assert made <= 3 + 6, made
-    assert state.client.budget.granted == made
+    assert state.client.budgets.granted == made

@@ -57,7 +57,6 @@ def serve(sandbox: RunningSandbox) -> Iterator[ServeFactory]:
 
     def start(transport: str = "streamable-http", *args: str, **env: str) -> ServerProcess:
         base = {"MIXPEEK_API_KEY": SERVER_KEY, "MIXPEEK_API_BASE": sandbox.base_url}
-        base["MIXPEEK_MAX_REQUESTS_PER_MINUTE"] = "0"  # the sandbox has no limit; tests of the budget set one
         manager = serving(_command(transport, args), server_env(**{**base, **env}))
         server = manager.__enter__()
         with_stack.append(manager)

@@ -27,7 +27,13 @@ def test_config_from_args(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     config = config_from_args(args)
     assert config.api_keys == ["sk_a", "sk_b"] and config.port == 0 and config.simulate is False
-    assert config.speed == 3 and config.tasks == 9 and config.rate_limit_rpm is None
+    assert config.speed == 3 and config.tasks == 9
+    assert (config.rate_limit_rpm, config.rate_limit_window, config.rate_limit_headers) == (600, 60, True)
+    limits = config_from_args(
+        parser.parse_args(["--rate-limit-rpm", "10", "--rate-limit-window", "30", "--no-rate-limit-headers"])
+    )
+    assert (limits.rate_limit_rpm, limits.rate_limit_window, limits.rate_limit_headers) == (10, 30, False)
+    assert config_from_args(parser.parse_args(["--rate-limit-rpm", "0"])).rate_limit_rpm is None
     assert config.timestamps is True, "timestamps are served unless --no-timestamps"
     assert config_from_args(parser.parse_args(["--no-timestamps"])).timestamps is False
     monkeypatch.delenv("MIXPEEK_API_KEY", raising=False)

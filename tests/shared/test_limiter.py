@@ -57,3 +57,21 @@ async def test_unreachable_redis_fails_fast_and_says_down() -> None:
         with pytest.raises(SharedUnavailable):
             await SharedLimiter(link).try_grant("k", 10, 5)
     await link.aclose()
+
+
+async def test_the_window_log_admits_the_limit_across_links_then_names_the_wait(redis_server: RedisServer) -> None:
+    links = [await _link(redis_server.url, "t-window:") for _ in range(3)]
+    limiters = [SharedLimiter(link) for link in links]
+    waits = [await limiters[i % 3].admit("fp-a", limit=4, window=60.0) for i in range(6)]
+    assert waits[:4] == [0.0] * 4  # the key's 4 per window, from whichever replica
+    assert all(59.0 <= wait <= 61.0 for wait in waits[4:])  # until the oldest leaves the window (+1 s margin)
+    assert await limiters[0].admit("fp-b", limit=4, window=60.0) == 0.0  # another key: its own log
+    for link in links:
+        await link.aclose()
+
+
+async def test_the_window_log_lets_the_replica_decide_while_redis_is_away() -> None:
+    link = RedisLink(f"redis://127.0.0.1:{free_port()}/0", password=None, timeout=0.3, prefix="x:")
+    assert not await link.ping()
+    assert await SharedLimiter(link).admit("fp", limit=1, window=60.0) == 0.0
+    await link.aclose()
