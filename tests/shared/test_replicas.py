@@ -163,9 +163,7 @@ async def test_killing_redis_mid_run_leaves_every_replica_answering(
     serve: ServeFactory, sandbox: RunningSandbox, redis_server: RedisServer
 ) -> None:
     prefix = "kill-test:"
-    servers = replicas(
-        serve, 3, MIXPEEK_REDIS_URL=redis_server.url, MIXPEEK_REDIS_PREFIX=prefix, MIXPEEK_MAX_REQUESTS_PER_MINUTE="600"
-    )
+    servers = replicas(serve, 3, MIXPEEK_REDIS_URL=redis_server.url, MIXPEEK_REDIS_PREFIX=prefix)
     task = sandbox.create_task(task_type="thumbnail", status="COMPLETED")
 
     async def every_replica_answers() -> None:
@@ -188,7 +186,8 @@ async def test_killing_redis_mid_run_leaves_every_replica_answering(
             while (await healthz(server))["redis"] != "up":  # noqa: ASYNC110 - the state is in another process
                 await anyio.sleep(0.2)
         await every_replica_answers()
-    assert f"{prefix}budget:".encode() in redis_server.command("KEYS", f"{prefix}*")
+    keys = redis_server.command("KEYS", f"{prefix}*")
+    assert f"{prefix}window:".encode() in keys and f"{prefix}obs:".encode() in keys  # the budget and polls again
     for server in servers:
         assert server.stderr.count("Redis is unreachable") == 1, server.stderr
         assert "Redis is reachable again" in server.stderr
