@@ -150,13 +150,19 @@ class KeyBudget:
 
     # -- what callers and answers read ----------------------------------------------------------------------
     @property
+    def queued(self) -> int:
+        """Requests waiting for their turn right now."""
+        return len(self._queue)
+
+    @property
     def idle(self) -> bool:
         return self.in_flight == 0 and len(self._queue) == 0
 
     @property
     def interval(self) -> float:
-        """One token's interval: the spacing of background requests."""
-        return self.window / self.limit if self.limit else 0.0
+        """One token's interval: the spacing of background requests, so that they alone never fill the
+        window as the log counts it (the window plus the latency margin)."""
+        return (self.window + LATENCY_MARGIN) / self.limit if self.limit else 0.0
 
     @property
     def per_minute(self) -> float | None:
@@ -215,7 +221,7 @@ class KeyBudget:
         if self._bucket:
             self._refill(now)
             if self._tokens < 1:
-                at = max(at, now + (1 - self._tokens) * self.interval)
+                at = max(at, now + (1 - self._tokens) * self.window / self.limit)
         return at
 
     # -- taking a grant -------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ async def test_before_its_first_answer_a_key_gets_five_at_once_then_one_every_si
         await budget.acquire(INTERACTIVE, None)  # no answer yet: still the starting budget
         grants.append(clock.now())
     assert grants[:5] == [1000.0] * 5
-    assert all(later - earlier >= 6.0 - 1e-9 for earlier, later in itertools.pairwise(grants))
+    assert all(later - earlier >= 6.0 - 1e-9 for earlier, later in itertools.pairwise(grants[4:10]))
     assert most_in_any_window(grants, 60.0) <= 10
     assert budget.limit_text().startswith("10/min, this server's starting budget")
 
