@@ -20,6 +20,7 @@ import estimate_bench
 import multiwait_bench
 import overhead
 import polling
+import replicas_bench
 import report
 import sandbox_page
 import shared_poller
@@ -41,6 +42,7 @@ SECTIONS = (
     "multiwait",
     "poller",
     "soak",
+    "replicas",
 )
 
 
@@ -78,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         "sandbox_tasks": 20_000 if quick else 100_000,
         "sandbox_repeat": 5 if quick else 30,
         "estimate_seeds": 5 if quick else 21,
+        "replicas_waiters": (60,) if quick else (60, 300, 1000),
         "multiwait_rounds": 1 if quick else 2,
         "poller_sessions": 30 if quick else POLLER_SESSIONS,
         "poller_budget_sessions": 5 if quick else 20,
@@ -134,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         with sandbox_process(tasks=500) as api_base:
             calls = options["soak_calls"]
             sections.append(_guarded("soak", lambda: anyio.run(lambda: soak.run(api_base, calls=calls))))
+    if "replicas" in only:  # 1 and 3 replicas, without and with a Redis (its own sandbox and redis-server)
+        sizes = options["replicas_waiters"]
+        sections.append(_guarded("replicas", lambda: replicas_bench.run(sizes=sizes)))
     path = report.write(out_dir, sections, options)
     print("\n".join(report.table(sections)))
     if "waiting" in only:
