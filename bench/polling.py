@@ -1,4 +1,8 @@
-"""4. Waiting: polls and detection delay of wait_for_task's backoff, on a fake clock (no real sleeps)."""
+"""4. Waiting: polls and detection delay of wait_for_task's backoff, in virtual time (no real sleeps).
+
+The product's own path: ``follow.wait_one`` on the shared ``Poller`` (its schedule, its ``BackoffMemory``),
+every call with a fresh subscription as an agent's next call would, on a ``VirtualClock``.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,12 @@ from typing import Any
 import anyio
 from common import Figure, Section
 
-from mixpeek_tasks_mcp.clock import FakeClock
-from mixpeek_tasks_mcp.models import TaskResponse
-from mixpeek_tasks_mcp.waits.reference import wait_for_task
-from mixpeek_tasks_mcp.waits.schedule import Backoff, BackoffMemory
+from mixpeek_tasks_mcp.client import Credentials
+from mixpeek_tasks_mcp.clock import VirtualClock
+from mixpeek_tasks_mcp.models import ListTasksResponse, TaskResponse
+from mixpeek_tasks_mcp.waits.follow import wait_one
+from mixpeek_tasks_mcp.waits.poller import Poller
+from mixpeek_tasks_mcp.waits.schedule import Backoff
 
 FINISH_TIMES = (5.0, 60.0, 300.0)
 CURRENT = Backoff()
@@ -33,30 +39,38 @@ def delay_limit(finish: float) -> float:
     return max(1.0, 0.15 * finish)
 
 
+class FinishingTask:
+    """A Tasks API whose one task is IN_PROGRESS until ``finish``, then COMPLETED; counts the checks."""
+
+    def __init__(self, clock: VirtualClock, finish: float) -> None:
+        self.clock, self.finish, self.checks = clock, finish, 0
+
+    def _now(self) -> TaskResponse:
+        self.checks += 1
+        return DONE if self.clock.now() >= self.finish else RUNNING
+
+    async def get_task(self, task_id: str, **_: Any) -> TaskResponse:
+        return self._now()
+
+    async def list_tasks(self, request: Any, **_: Any) -> ListTasksResponse:  # pragma: no cover - one task
+        return ListTasksResponse(results=[self._now()])
+
+
 async def detect(finish: float, backoff: Backoff, seed: int, budget: float) -> tuple[int, float]:
     """(polls, detection delay) for a task finishing at ``finish`` s, calling again with the same budget on
     time-outs (as an agent following next_call does, with no pause between calls)."""
-    clock = FakeClock()
+    clock = VirtualClock()
     rng = random.Random(seed)
-
-    async def fetch(_: float) -> TaskResponse:
-        return DONE if clock.now() >= finish else RUNNING
-
-    polls = 0
-    memory = BackoffMemory(clock)  # as the server keeps it between an agent's calls
-    for _ in range(1000):
-        outcome = await wait_for_task(
-            fetch,
-            budget=budget,
-            clock=clock,
-            backoff=backoff,
-            rng=rng.random,
-            first_attempt=memory.resume("task"),
-        )
-        polls += outcome.polls
-        if outcome.outcome != "timed_out":
-            return polls, clock.now() - finish
-        memory.remember("task", outcome.next_attempt)
+    task = FinishingTask(clock, finish)
+    poller = Poller(task, clock, backoff=backoff, rng=rng.random)  # type: ignore[arg-type]
+    key = Credentials("sk_bench")
+    try:
+        for _ in range(1000):
+            outcome = await clock.run(lambda: wait_one(poller, key, RUNNING.task_id, budget=budget))
+            if outcome.outcome != "timed_out":
+                return task.checks, clock.now() - finish
+    finally:
+        await poller.aclose()
     raise RuntimeError("the task was never detected")
 
 

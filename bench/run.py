@@ -13,11 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import anyio
+import budget_bench
 import coldstart
 import concurrency
 import context_cost
 import estimate_bench
 import multiwait_bench
+import observability_bench
 import overhead
 import polling
 import replicas_bench
@@ -42,6 +44,8 @@ SECTIONS = (
     "multiwait",
     "poller",
     "soak",
+    "observability",
+    "budget",
     "replicas",
 )
 
@@ -85,12 +89,13 @@ def main(argv: list[str] | None = None) -> int:
         "poller_sessions": 30 if quick else POLLER_SESSIONS,
         "poller_budget_sessions": 5 if quick else 20,
         "soak_calls": 1_000 if quick else soak.CALLS,
+        "observability_rounds": 50 if quick else 300,
     }
     out_dir = Path(args.out)
     sections: list[Section] = []
     if "waiting" in only:
         sections.append(_guarded("waiting", lambda: polling.run(seeds=options["waiting_seeds"])))
-    needs_api = only & {"context", "overhead", "coldstart", "concurrency"}
+    needs_api = only & {"context", "overhead", "coldstart", "concurrency", "observability"}
     if needs_api:
         with sandbox_process(tasks=500) as api_base:
             if "context" in only:
@@ -102,6 +107,14 @@ def main(argv: list[str] | None = None) -> int:
                 rounds = options["coldstart_rounds"]
                 cold = rounds
                 sections.append(_guarded("coldstart", lambda: anyio.run(lambda: coldstart.run(api_base, rounds=cold))))
+            if "observability" in only:
+                paired = options["observability_rounds"]
+                sections.append(
+                    _guarded(
+                        "observability",
+                        lambda: anyio.run(lambda: observability_bench.run(api_base, rounds=paired)),
+                    )
+                )
             if "concurrency" in only:
                 levels = options["concurrency_levels"]
                 sections.append(
@@ -137,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         with sandbox_process(tasks=500) as api_base:
             calls = options["soak_calls"]
             sections.append(_guarded("soak", lambda: anyio.run(lambda: soak.run(api_base, calls=calls))))
+    if "budget" in only:
+        sections.append(_guarded("budget", lambda: anyio.run(lambda: budget_bench.run(quick=quick))))
     if "replicas" in only:  # 1 and 3 replicas, without and with a Redis (its own sandbox and redis-server)
         sizes = options["replicas_waiters"]
         sections.append(_guarded("replicas", lambda: replicas_bench.run(sizes=sizes)))

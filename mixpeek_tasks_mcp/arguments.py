@@ -20,11 +20,12 @@ MAX_WAIT_TASK_IDS = 50
 Until = Literal["all", "any", "none_active"]
 
 
-class ListTasksArguments(ListTasksRequest):
-    """Arguments of ``list_tasks``: the request body fields plus pagination."""
+class ListTasksArguments(TaskSelection):
+    """Arguments of ``list_tasks``: the selection (the request body's keys plus ``batch_id``), sort, pagination."""
 
     model_config = ConfigDict(extra="forbid")
 
+    sort: SortOption | None = Field(default=None, description="Sort key.")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Tasks per page (1-100).")
     offset: int | None = Field(
         default=None, ge=0, le=MAX_OFFSET, description="Tasks to skip (0-10000). Use cursor to go deeper."
@@ -44,7 +45,7 @@ class ListTasksArguments(ListTasksRequest):
     def api_request(self) -> ListTasksRequest:
         """The API body part of the arguments, newest first unless a sort was given."""
         body = ListTasksRequest.model_validate(
-            self.model_dump(include=set(ListTasksRequest.model_fields), exclude_none=True, by_alias=True)
+            {**self.api_keys(), **self.model_dump(include={"sort"}, exclude_none=True, by_alias=True)}
         )
         if body.sort is None:
             body.sort = SortOption(field="created_at", direction=SortDirection.DESC)
@@ -68,8 +69,8 @@ class WaitForTaskArguments(TaskSelection):
     until: Until | None = Field(
         default=None,
         description="With task_ids: all (default; every task finished) or any (the first task to finish, "
-        "whatever its outcome). With status/task_type/filters/search: none_active (no matching task is "
-        "PENDING, QUEUED, IN_PROGRESS or PROCESSING).",
+        "whatever its outcome; the answer gives the call for the rest). With batch_id/status/task_type/filters/"
+        "search: none_active (no matching task is PENDING, QUEUED, IN_PROGRESS or PROCESSING).",
     )
     timeout_seconds: float = Field(
         default=45,

@@ -34,6 +34,7 @@ SETTINGS_FLAGS: dict[str, tuple[str, type, str]] = {
     "request_burst": ("--request-burst", int, "Requests a key may send back to back before Mixpeek says its limit."),
     "wait_default_seconds": ("--wait-default-seconds", float, "Default wait_for_task budget."),
     "wait_max_seconds": ("--wait-max-seconds", float, "Largest wait_for_task budget allowed."),
+    "schema_profile": ("--schema-profile", str, "default, or openai-strict for OpenAI strict function calling."),
     "log_level": ("--log-level", str, "DEBUG, INFO, WARNING or ERROR (logs go to stderr)."),
 }
 HTTP_FLAGS: dict[str, tuple[str, type, str]] = {
@@ -46,6 +47,7 @@ HTTP_FLAGS: dict[str, tuple[str, type, str]] = {
     "http_max_connections": ("--http-max-connections", int, "Open HTTP connections allowed (default 1000)."),
     "session_idle_timeout": ("--session-idle-timeout", float, "Idle seconds before a session ends (default 1800)."),
     "max_sessions": ("--max-sessions", int, "Streamable HTTP sessions kept; oldest idle ends first (default 1000)."),
+    "metrics_port": ("--metrics-port", int, "Serve /metrics on this port (no token) instead of the MCP port."),
 }
 
 
@@ -56,6 +58,12 @@ def _add_flags(parser: argparse.ArgumentParser, flags: dict[str, tuple[str, type
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
     _add_flags(parser, SETTINGS_FLAGS)
+    parser.add_argument(
+        "--allow-writes",
+        dest="allow_writes",
+        action="store_true",
+        help="Offer cancel_tasks and retry_batch (they confirm before acting). Same as MIXPEEK_ALLOW_WRITES=1.",
+    )
     parser.add_argument(
         "--sandbox",
         action="store_true",
@@ -70,7 +78,7 @@ def settings_from_args(args: argparse.Namespace, **overrides: Any) -> Settings:
     for name in ("allowed_hosts", "allowed_origins"):
         if getattr(args, name, None):
             given[name] = getattr(args, name)
-    for name in ("stateless_http", "allow_key_passthrough"):
+    for name in ("stateless_http", "allow_key_passthrough", "allow_writes", "traces", "metrics"):
         if getattr(args, name, False):
             given[name] = True
     settings = Settings(**{**given, **overrides})
@@ -135,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Let HTTP clients send their own Mixpeek key in X-Mixpeek-Api-Key.",
     )
+    serve.add_argument("--traces", action="store_true", help="Export OpenTelemetry traces (OTLP, OTEL_* settings).")
+    serve.add_argument("--metrics", action="store_true", help="Serve Prometheus metrics at /metrics (HTTP only).")
 
     commands.add_parser(
         "sandbox", help="Run the offline Mixpeek-compatible Tasks API.", add_arguments=_sandbox_arguments
@@ -144,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="A faster simulated task (for a quick look, and the tests).")
 
     call = commands.add_parser("call", help="Call one tool and print exactly what the agent sees.")
-    call.add_argument("tool", choices=["list_tasks", "triage_tasks", "wait_for_task"])
+    call.add_argument("tool", choices=["list_tasks", "triage_tasks", "wait_for_task", "inspect_batch"])
     call.add_argument("arguments", nargs="?", default="{}", help="Tool arguments as JSON.")
     _add_settings_flags(call)
 
@@ -181,8 +191,27 @@ def _secret(value: str) -> Any:
     return SecretStr(value)
 
 
+def _observability_problem(settings: Settings) -> str | None:
+    """Turn on what is asked for before anything binds: a missing extra or a bad OTEL_* value is a clear error."""
+    from .observability.config import wanted
+
+    if not wanted(settings).any:
+        return None
+    from .observability.recorder import enable
+
+    try:
+        enable(settings)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    problem = _observability_problem(settings)
+    if problem is not None:
+        print(f"mixpeek-tasks-mcp: {problem}", file=sys.stderr)
+        return 2
     with _maybe_sandbox(args, settings) as settings:
         if settings.transport == "stdio":
             from .server import build_server

@@ -22,10 +22,21 @@ import httpx2
 from pydantic import ValidationError
 
 from . import __version__
-from .budget import BudgetPolicy, BudgetTimeout, KeyBudget, KeyBudgets, RequestContext, current_context
+from .budget import (
+    BudgetPolicy,
+    BudgetTimeout,
+    KeyBudget,
+    KeyBudgets,
+    RequestContext,
+    SharedLimiter,
+    current_context,
+)
+from .budget.hooks import BudgetHooks
 from .budget.learned import read_advice
 from .clock import Clock, SystemClock
 from .models import ListTasksRequest, ListTasksResponse, TaskResponse
+from .observability import hooks as observe
+from .observability import labels as key_labels
 from .redaction import SECRETS_LOG_FILTER, TooDeep, redact_tree
 from .settings import STARTING_REQUESTS_PER_MINUTE, Settings
 from .upstream_errors import (
@@ -74,6 +85,19 @@ class Credentials:
         return f"Credentials(api_key={'***' if self.api_key else None}, namespace={self.namespace!r})"
 
 
+def observed_budget_hooks() -> BudgetHooks:
+    """The budget's waits and learned limits, as the observability hooks (issue 21) count them per key label."""
+
+    def label(fingerprint: str) -> str:  # a key fingerprint starts with the labels' short hash (both SHA-256)
+        short = fingerprint[: key_labels.KEY_HASH_CHARS]
+        return key_labels.KEY_LABELS.bounded(key_labels.KEY_LABELS.aliases.get(short, short))
+
+    return BudgetHooks(
+        on_wait=[lambda fingerprint, _priority, seconds: observe.budget_wait(label(fingerprint), seconds)],
+        on_learned=[lambda fingerprint, per_minute, _source: observe.learned_limit(label(fingerprint), per_minute)],
+    )
+
+
 class _NoAnswer(Exception):
     """The request's own deadline passed before the whole answer arrived."""
 
@@ -95,7 +119,11 @@ class TasksClient:
         *,
         clock: Clock | None = None,
         rng: Callable[[], float] = random.random,
+        shared: SharedLimiter | None = None,
+        hooks: BudgetHooks | None = None,
     ) -> None:
+        """``shared``: counts each key's requests across replicas (in-process only when None); ``hooks``: where
+        metrics hear of budget waits, learned limits and 429s."""
         self._settings = settings
         self._clock = clock or SystemClock()
         self._rng = rng
@@ -105,7 +133,7 @@ class TasksClient:
             start_per_minute=STARTING_REQUESTS_PER_MINUTE,
             burst=settings.request_burst,
         )
-        self.budgets = KeyBudgets(policy, self._clock)
+        self.budgets = KeyBudgets(policy, self._clock, shared=shared, hooks=hooks or observed_budget_hooks())
         """One budget per API key, shared by every request made with it (list calls, the poller, scans)."""
 
     def budget_for(self, credentials: Credentials) -> KeyBudget:
@@ -206,6 +234,7 @@ class TasksClient:
             headers["X-Namespace"] = credentials.namespace
         return headers
 
+    @observe.mixpeek_request
     async def _request(
         self,
         method: str,
@@ -303,6 +332,7 @@ class TasksClient:
             f"{method} {path} was not sent: {why}. Call again in {ready} s.", status=429, error_type="request_budget"
         )
 
+    @observe.mixpeek_attempt
     async def _send(
         self,
         method: str,

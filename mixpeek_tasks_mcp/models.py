@@ -94,8 +94,8 @@ class SortOption(BaseModel):
     direction: SortDirection = Field(default=SortDirection.DESC, description="asc or desc.")
 
 
-class TaskSelection(BaseModel):
-    """Which tasks: the filtering keys of ``POST /v1/tasks/list``, shared by every tool that selects tasks."""
+class SelectionKeys(BaseModel):
+    """The filtering keys ``POST /v1/tasks/list`` declares (what is sent; ``TaskSelection`` adds shorthands)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -119,13 +119,38 @@ class TaskSelection(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _check_depth(self) -> TaskSelection:
+    def _check_depth(self) -> SelectionKeys:
         if self.filters is not None and self.filters.depth() > MAX_FILTER_DEPTH:
             raise ValueError(f"filters are nested deeper than {MAX_FILTER_DEPTH} levels")
         return self
 
+
+BATCH_FIELD = "additional_data.batch_id"
+MAX_BATCH_ID_CHARS = 200
+
+
+class TaskSelection(SelectionKeys):
+    """Which tasks: the API's filtering keys plus ``batch_id``, shared by every tool that selects tasks.
+
+    People name their work by batch (``btch_x``), not by filter trees: ``batch_id`` is the shorthand for
+    ``additional_data.batch_id eq <id>``, ANDed with whatever else is given (``api_keys``)."""
+
+    batch_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_BATCH_ID_CHARS,
+        description="Only the tasks of this batch (e.g. btch_abc123): shorthand for filters "
+        "additional_data.batch_id eq <id>; combines with the other keys.",
+    )
+
     def is_empty(self) -> bool:
-        return self.status is None and self.task_type is None and self.filters is None and not self.search
+        return (
+            self.status is None
+            and self.task_type is None
+            and self.filters is None
+            and not self.search
+            and not self.batch_id
+        )
 
     def selection(self) -> TaskSelection:
         """Just the selecting keys (argument models add paging, budgets and the like)."""
@@ -133,8 +158,21 @@ class TaskSelection(BaseModel):
             self.model_dump(include=set(TaskSelection.model_fields), exclude_none=True, by_alias=True)
         )
 
+    def api_keys(self) -> dict[str, Any]:
+        """The keys as the API takes them: ``batch_id`` becomes an ``eq`` condition ANDed with the filters."""
+        keys: dict[str, Any] = self.model_dump(
+            include=set(SelectionKeys.model_fields), exclude_none=True, by_alias=True
+        )
+        if self.batch_id is None:
+            return keys
+        batch = {"field": BATCH_FIELD, "operator": "eq", "value": self.batch_id}
+        # a group's AND, OR and NOT all hold at once: the condition joins its AND list, no deeper nesting
+        tree = keys.get("filters") or {}
+        keys["filters"] = {**tree, "AND": [batch, *(tree.get("AND") or [])]}
+        return keys
 
-class ListTasksRequest(TaskSelection):
+
+class ListTasksRequest(SelectionKeys):
     """Body of ``POST /v1/tasks/list``: only the keys the API declares."""
 
     sort: SortOption | None = Field(default=None, description="Sort key.")

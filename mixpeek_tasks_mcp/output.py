@@ -21,16 +21,11 @@ _OUTCOME_COUNT_KEYS: JsonDict = {
         for outcome in ("success", "partial", "failure", "stalled", "reached", "not_found", "running")
     }
 }
-_WAIT_NEXT_CALL_KEYS: JsonDict = {
-    "properties": {
-        "task_id": {"type": "string"},
-        "task_ids": {"type": "array", "items": {"type": "string"}},
-        "until": {"type": "string"},
-        "timeout_seconds": {"type": "number"},
-        "wait_for": {"type": "array", "items": {"type": "string"}},
-    }
-}
 _TYPE_COUNT_KEYS: JsonDict = {"properties": {task_type.value: {"type": "integer"} for task_type in TaskType}}
+_FILTER_SCALARS: list[Any] = [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
+_FILTER_VALUE_TYPES: list[Any] = [*_FILTER_SCALARS, {"type": "array", "items": {"anyOf": _FILTER_SCALARS}}]
+"""What a condition's value can be, as the input schema says: a typeless node is refused by strict-tool
+helpers such as Anthropic's ``transform_schema``."""
 _FILTERS_KEYS: JsonDict = {
     key: {
         "type": "array",
@@ -39,7 +34,7 @@ _FILTERS_KEYS: JsonDict = {
             "properties": {
                 "field": {"type": "string"},
                 "operator": {"type": "string"},
-                "value": {"description": "The literal compared with."},
+                "value": {"description": "The literal compared with.", "anyOf": _FILTER_VALUE_TYPES},
             },
         },
     }
@@ -50,8 +45,19 @@ _SELECTION_KEYS: dict[str, Any] = {
     "task_type": {"type": "string"},
     "filters": {"type": "object", "properties": _FILTERS_KEYS},
     "search": {"type": "string"},
+    "batch_id": {"type": "string"},
 }
 _SELECTION: JsonDict = {"properties": _SELECTION_KEYS}
+_WAIT_NEXT_CALL_KEYS: JsonDict = {
+    "properties": {
+        "task_id": {"type": "string"},
+        "task_ids": {"type": "array", "items": {"type": "string"}},
+        **_SELECTION_KEYS,
+        "until": {"type": "string"},
+        "timeout_seconds": {"type": "number"},
+        "wait_for": {"type": "array", "items": {"type": "string"}},
+    }
+}
 _TRIAGE_LIST_CALL_KEYS: JsonDict = {"properties": {**_SELECTION_KEYS, "limit": {"type": "integer"}}}
 _TRIAGE_NEXT_CALL_KEYS: JsonDict = {
     "properties": {**_SELECTION_KEYS, "max_tasks": {"type": "integer"}, "timeout_seconds": {"type": "number"}}
@@ -109,20 +115,51 @@ class ListTasksResult(_Compact):
     )
 
 
+_FINISHED_AT = (
+    "When the task finished, from the API's timestamps (ISO-8601 UTC); null while it runs or when the API gives none."
+)
+_SEEN_AFTER = "When this call saw it finished, in seconds from the start of the call (not when it finished)."
+
+
 class WaitLine(_Compact):
     """One task of a many-task wait."""
 
     task_id: str
     outcome: str = Field(description="success, partial, failure, stalled, reached, not_found or running.")
     task: TaskRow | None = Field(default=None, description="Its last known state (absent if never seen).")
-    finished_after_seconds: float | None = Field(
-        default=None, description="When this wait saw it finish, in seconds from the start of the call."
-    )
+    finished_at: str | None = Field(default=None, description=_FINISHED_AT)
+    seen_after_seconds: float | None = Field(default=None, description=_SEEN_AFTER)
     error: str | None = Field(default=None, description="Why it could not be checked (e.g. not found).")
+
+
+class TierProgress(_Compact):
+    task_id: str
+    tier: str = Field(description="current/total, e.g. 2/3.")
+
+
+class SelectionSummary(_Compact):
+    """Selection waits (a batch): every task known to match, finished or not."""
+
+    read: int | None = Field(
+        default=None, description="Tasks these figures cover when fewer than `matched` (the newest and the active)."
+    )
+    finished: int = Field(description="Tasks finished (any outcome), of `matched`.")
+    counts: dict[str, int] = Field(description="Tasks per outcome.", json_schema_extra=_OUTCOME_COUNT_KEYS)
+    objects: int | None = Field(default=None, description="Summed object_count of the tasks that give one.")
+    failed_documents: int | None = Field(
+        default=None, description="Documents that failed, summed over the tasks where the API reports them."
+    )
+    first_created_at: str | None = Field(default=None, description="ISO-8601 UTC: the first task's creation.")
+    last_finished_at: str | None = Field(default=None, description="ISO-8601 UTC: the last finish seen.")
+    tiers: list[TierProgress] | None = Field(
+        default=None, description="The running tasks that carry tiers, with their tier progress."
+    )
 
 
 class WaitResult(_Compact):
     task: TaskRow | None = Field(default=None, description="The task (one-task waits).")
+    finished_at: str | None = Field(default=None, description="One task: w" + _FINISHED_AT[1:])
+    seen_after_seconds: float | None = Field(default=None, description="One task: w" + _SEEN_AFTER[1:])
     outcome: str = Field(
         description="One task: success, partial, failure, stalled (will not progress by itself), reached (a "
         "wait_for status), or timed_out (still running when the budget ran out). Many tasks: all_finished, "
@@ -143,11 +180,18 @@ class WaitResult(_Compact):
     not_followed: int | None = Field(
         default=None, description="Selection waits: matching active tasks beyond the cap, not followed."
     )
+    matched: int | None = Field(
+        default=None, description="Selection waits: tasks matching the selection (0: none does; check the id)."
+    )
+    summary: SelectionSummary | None = Field(
+        default=None, description="Selection waits: the outcome (or progress) of every matching task."
+    )
     waited_seconds: float
     polls: int
     next_call: dict[str, Any] | None = Field(
         default=None,
-        description="Arguments for wait_for_task to keep waiting; only when timed out.",
+        description="Arguments for wait_for_task to keep waiting: when timed out, and after until any while "
+        "tasks are still running.",
         json_schema_extra=_WAIT_NEXT_CALL_KEYS,
     )
     last_error: str | None = Field(default=None, description="Why the last poll failed, if it did.")
@@ -180,6 +224,21 @@ class ErrorGroup(_Compact):
         default=None,
         description="Arguments for list_tasks that list this group's tasks.",
         json_schema_extra=_TRIAGE_LIST_CALL_KEYS,
+    )
+    inspect_call: dict[str, Any] | None = Field(
+        default=None,
+        description="Arguments for inspect_batch on the group's largest batch: its tiers, logs, failed documents.",
+        json_schema_extra={"properties": {"batch_id": {"type": "string"}}},
+    )
+    failed_documents: int | None = Field(
+        default=None,
+        description="Documents failed in the group's tasks that report it (partial failures); absent if none do.",
+    )
+    documents_of: int | None = Field(
+        default=None, description="Documents those tasks processed in all, when the API gives it."
+    )
+    documents_reported_by: int | None = Field(
+        default=None, description="How many of the group's tasks report their failed documents."
     )
 
 
@@ -214,6 +273,15 @@ class TriageResult(_Compact):
     groups: list[ErrorGroup] = Field(description="Largest first.")
     more_groups: int = Field(default=0, description="Groups left out of `groups` (the long tail).")
     more_groups_tasks: int = Field(default=0, description="Tasks in the groups left out.")
+    canceled_without_error: int = Field(
+        default=0,
+        description="CANCELED tasks with no error text: counted apart, not a failure cause (nor in with_error).",
+    )
+    canceled_list_call: dict[str, Any] | None = Field(
+        default=None,
+        description="Arguments for list_tasks that list those canceled tasks.",
+        json_schema_extra=_TRIAGE_LIST_CALL_KEYS,
+    )
     active: int = Field(description="Scanned tasks that are PENDING, QUEUED, IN_PROGRESS or PROCESSING.")
     stuck_count: int = Field(default=0, description="Active tasks that look stuck (`stuck` lists the worst).")
     stuck: list[StuckTask]

@@ -64,6 +64,14 @@ class SecretsLogFilter(logging.Filter):
             while len(self._secrets) > self._max:
                 self._secrets.popitem(last=False)
 
+    def scrub(self, text: str) -> str:
+        """``text`` with every remembered key redacted (span attributes go through this too)."""
+        with self._lock:
+            secrets = list(self._secrets)
+        for secret in secrets:
+            text = redact(text, secret)
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         with self._lock:
             secrets = list(self._secrets)

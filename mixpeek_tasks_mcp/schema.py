@@ -2,13 +2,18 @@
 
 What comes out: no ``$ref``/``$defs`` (inlined, recursion unrolled to a fixed depth), no ``title``,
 optionality through ``required`` instead of ``anyOf [T, null]``, ``anyOf`` instead of ``oneOf``, no
-``additionalProperties`` (the server refuses unknown keys by name itself), ``type: object`` at the top.
+``additionalProperties`` (the server refuses unknown keys by name itself), ``type: object`` at the top, and
+``minimum`` instead of ``exclusiveMinimum`` (google-genai's ``types.Schema`` refuses the latter; the words say
+"more than", and the server still refuses the bound itself).
+
+``schema_profiles`` derives the opt-in OpenAI-strict view from what this module produces.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -45,9 +50,16 @@ NESTED_GROUP = {
 DROPPED_KEYS = frozenset({"title", "$defs", "additionalProperties", "discriminator"})
 
 
+@cache
+def model_schema(model: type[BaseModel], mode: Literal["validation", "serialization"] = "validation") -> dict[str, Any]:
+    """Pydantic's JSON schema of the model, made once per process (start-up builds it for tools/list; the checker
+    reads its ``required`` lists, see ``validation.absent``). Shared: never mutate it."""
+    return model.model_json_schema(mode=mode)
+
+
 def self_contained_schema(model: type[BaseModel], *, mode: str = "validation") -> dict[str, Any]:
     """The model's JSON schema, inlined and simplified (see the module docstring)."""
-    raw = model.model_json_schema(mode="validation" if mode == "validation" else "serialization")
+    raw = model_schema(model, "validation" if mode == "validation" else "serialization")
     definitions: dict[str, Any] = raw.get("$defs", {})
     result = _simplify(raw, definitions, ())
     if not isinstance(result, dict) or result.get("type") != "object":
@@ -84,6 +96,10 @@ def _simplify(node: Any, definitions: dict[str, Any], stack: tuple[str, ...]) ->
                 result["anyOf"] = options
         else:
             result[key] = _simplify(value, definitions, stack)
+    if "exclusiveMinimum" in result:
+        bound = result.pop("exclusiveMinimum")
+        result["minimum"] = bound
+        result["description"] = f"{result.get('description', '')} Must be more than {bound}.".strip()
     if "anyOf" in result and {"type": "number"} in result["anyOf"] and {"type": "integer"} in result["anyOf"]:
         result["anyOf"].remove({"type": "integer"})  # number already admits integers
     if CONDITION_MODEL in stack or stack.count(RECURSIVE_MODEL) > 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.mcpserver import MCPServer
@@ -13,6 +13,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus, SubscriptionBus
 from . import __version__
 from .client import TasksClient
 from .completions import register_completions
+from .observability.config import wanted as observability_wanted
 from .prompts import register_prompts
 from .request_scope import RequestScope
 from .resources import register_resources
@@ -38,9 +39,20 @@ LIST_CACHE_HINTS: dict[CacheableMethod, CacheHint] = {
 
 INSTRUCTIONS = (
     "Read-only access to Mixpeek's asynchronous tasks. Use list_tasks to find tasks (e.g. what failed in the "
-    "last batch), triage_tasks to learn what is failing or stuck and why across many tasks in one call, and "
+    "last batch), triage_tasks to learn what is failing or stuck and why across many tasks in one call, "
+    "inspect_batch for one batch's tiers, logs and failed documents, and "
     "wait_for_task to wait on one task, several (task_ids), or everything a selection matches. " + STATUS_RULES_TEXT
 )
+WRITES_INSTRUCTIONS = (
+    " Writes are on: cancel_tasks and retry_batch act on Mixpeek after a confirmation. Never confirm for the "
+    "user: show them the preview and act only on their explicit yes."
+)
+
+
+def instructions_for(settings: Settings) -> str:
+    if not settings.allow_writes:
+        return INSTRUCTIONS
+    return INSTRUCTIONS.replace("Read-only access to", "Access to", 1) + WRITES_INSTRUCTIONS
 
 
 def build_server(settings: Settings, *, state: AppState | None = None) -> MCPServer[AppState]:
@@ -66,7 +78,8 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
                 await state.poller.aclose()
             return
         if not shared:
-            shared.append(AppState(settings=settings, client=TasksClient(settings)))
+            limiter = replicas.limiter if replicas is not None else None  # every replica's budget per key, in Redis
+            shared.append(AppState(settings=settings, client=TasksClient(settings, shared=limiter)))
             if replicas is not None:
                 replicas.attach(shared[0])
                 await replicas.start()
@@ -85,21 +98,27 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
 
     # resource updates for subscriptions/listen streams; through Redis, those of every replica
     bus: SubscriptionBus = replicas.bus if replicas is not None else InMemorySubscriptionBus()
+    tools = with_board(build_tools(settings))
+    observed: list[Any] = []
+    if observability_wanted(settings).any:  # off: nothing of observability/ beyond its hooks is imported
+        from .observability.recorder import enable, middleware
+
+        observed = middleware(enable(settings), [tool.name for tool in tools])
     server = MCPServer(
         name="mixpeek-tasks-mcp",
         title="Mixpeek tasks",
         version=__version__,
-        instructions=INSTRUCTIONS,
-        tools=with_board(build_tools(settings)),
+        instructions=instructions_for(settings),
+        tools=tools,
         extensions=[board_extension()],
-        middleware=[negotiate_apps, RequestScope()],
+        middleware=[negotiate_apps, RequestScope(), *observed],
         lifespan=lifespan,
         log_level=settings.log_level,
         subscriptions=bus,
         cache_hints=LIST_CACHE_HINTS,
     )
     register_resources(server)
-    register_prompts(server)
+    register_prompts(server, allow_writes=settings.allow_writes)
     register_completions(server)
     register_subscriptions(server, settings, bus)
     return server

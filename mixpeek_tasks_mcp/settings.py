@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .schema_profiles import SchemaProfile
+
 DEFAULT_API_BASE = "https://api.mixpeek.com"
 STARTING_REQUESTS_PER_MINUTE = 10.0
 """A key's budget before its first answer from Mixpeek: the Free tier as /troubleshoot/limits publishes it
@@ -51,6 +53,13 @@ class Settings(BaseSettings):
     wait_default_seconds: float = Field(default=45.0, ge=0, description="Default wait budget of one call.")
     wait_max_seconds: float = Field(default=600.0, ge=0, le=3600, description="Largest wait budget allowed.")
 
+    # What tools/list advertises
+    schema_profile: SchemaProfile = Field(
+        default="default",
+        description="Input schemas as every client takes them (default), or openai-strict: every property "
+        "required (nullable where optional), additionalProperties false, constraints in the descriptions.",
+    )
+
     # HTTP transports
     transport: Transport = Field(default="stdio", description="stdio, sse or streamable-http.")
     host: str = Field(default="127.0.0.1", description="Bind address for the HTTP transports.")
@@ -80,6 +89,26 @@ class Settings(BaseSettings):
     )
     max_sessions: int = Field(
         default=1_000, ge=1, le=100_000, description="Streamable HTTP sessions; beyond it the oldest idle one ends."
+    )
+
+    # Write tools (issue 20)
+    allow_writes: bool = Field(
+        default=False,
+        description="Offer the write tools cancel_tasks and retry_batch (each still asks for confirmation). "
+        "Off: they are not listed at all. Only the operator sets this; no client header can.",
+    )
+
+    # Observability (observability/config.py says what turns each on)
+    traces: bool = Field(default=False, description="Export OpenTelemetry traces (OTLP; the OTEL_* variables also).")
+    metrics: bool = Field(default=False, description="Serve Prometheus metrics at /metrics (HTTP transports).")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve /metrics on this port without the token (a scrape network), not on the MCP port.",
+    )
+    metrics_key_aliases: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict, description="Names for keys in metrics: 'short-hash=alias,...' (never the key)."
     )
 
     # Sharing between replicas (shared/): off unless a URL is given
@@ -119,6 +148,18 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("metrics_key_aliases", mode="before")
+    @classmethod
+    def _split_aliases(cls, value: object) -> object:
+        """Accept a JSON object or ``hash=alias,hash=alias`` (hashes as /metrics shows them)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                return json.loads(text)
+            pairs = [part.partition("=") for part in text.split(",") if part.strip()]
+            return {key.strip(): alias.strip() for key, _, alias in pairs}
         return value
 
     @field_validator("redis_url")

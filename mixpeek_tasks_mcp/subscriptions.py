@@ -47,6 +47,7 @@ from mcp.types import (
 )
 
 from .client import Credentials, TaskNotFoundError
+from .observability import hooks as observe
 from .request_scope import app_state, request_credentials
 from .resources import ACTIVE_URI, FAILED_URI, MAX_TASK_ID_CHARS, TASK_URI_PREFIX
 from .settings import Settings
@@ -81,6 +82,7 @@ async def watch_task(poller: Poller, credentials: Credentials, task_id: str, not
     """Follow one task until it finishes (or vanishes), calling ``notify`` each time its status or tier changes."""
     subscription = poller.subscribe(credentials, [task_id], math.inf)
     last: tuple[str, str | None] | None = None
+    observe.task_watch_started()
     try:
         while True:
             observation = (await subscription.updates(poller.clock.now() + WATCH_HORIZON)).get(task_id)
@@ -101,6 +103,7 @@ async def watch_task(poller: Poller, credentials: Credentials, task_id: str, not
             if observation.final:
                 return  # a finished task never changes again
     finally:
+        observe.task_watch_ended()
         subscription.close()
 
 
@@ -224,6 +227,7 @@ class TaskListen:
         state = app_state(ctx)
         credentials = request_credentials(ctx, state)
         self.open_streams += 1
+        observe.listen_stream_opened()
         try:
             async with anyio.create_task_group() as group:
                 for uri, task_id in tasks:
@@ -238,6 +242,7 @@ class TaskListen:
                     group.cancel_scope.cancel()
         finally:
             self.open_streams -= 1
+            observe.listen_stream_closed()
         return result
 
 

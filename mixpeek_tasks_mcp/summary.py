@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +23,8 @@ from .bounds import (
     within,
 )
 from .coerce import as_int, as_number, as_time
-from .models import ListTasksResponse, TaskResponse
-from .output import ListTasksResult, Pagination, TaskRow, WaitResult
+from .models import ListTasksResponse, TaskResponse, TaskSelection
+from .output import ListTasksResult, Pagination, TaskRow
 from .statuses import classify
 
 MAX_FREE_TEXT = 200
@@ -123,6 +123,8 @@ def row_line(row: TaskRow, *, show_type: bool = True, show_status: bool = True, 
 
 def _describe_request(arguments: ListTasksArguments) -> list[str]:
     described = []
+    if arguments.batch_id:
+        described.append(f"batch {arguments.batch_id}")
     if arguments.status is not None:
         described.append(f"status={arguments.status.value}")
     if arguments.task_type is not None:
@@ -213,6 +215,9 @@ def _page(
 def render_list(arguments: ListTasksArguments, result: ListTasksResult) -> str:
     page = result.pagination
     described = " · ".join(_describe_request(arguments))
+    only_batch = arguments.batch_id and arguments.selection() == TaskSelection(batch_id=arguments.batch_id)
+    if not result.tasks and only_batch and not page.offset and arguments.cursor is None:
+        return f"No task matches batch {arguments.batch_id}; check the id ({described})."
     if not result.tasks:
         where = f"from position {page.offset + 1} " if page.offset else ""
         total = f" ({page.total} match in all)" if page.total else ""
@@ -266,31 +271,3 @@ def _left_out_line(page: Pagination) -> str:
         f"Showing {shown} of the {whole} tasks this page returned: the answer is kept under "
         f"{MAX_TEXT_CHARS:,} characters; {where}."
     )
-
-
-OUTCOME_TEXT = {
-    "success": "finished successfully",
-    "partial": "finished with errors (some items failed)",
-    "failure": "did not succeed",
-    "stalled": "will not progress by itself",
-    "reached": "reached the status you waited for",
-    "timed_out": "is still running",
-}
-
-
-def wait_text(result: WaitResult, wait_for: Sequence[str] | None = None) -> str:
-    row = result.task
-    assert row is not None, "one-task results carry the task"
-    waited = f"{result.waited_seconds:.1f} s, {result.polls} poll{'s' if result.polls != 1 else ''}"
-    head = f"Task {row.task_id} ({row.task_type}) is {row.status}: {OUTCOME_TEXT[result.outcome]} [{waited}]."
-    lines = [head, f"- {row_line(row)}"]
-    if result.outcome == "stalled" and row.status == "DRAFT":
-        lines.append("A DRAFT task has not been submitted; it will not start until it is.")
-    if row.error:
-        lines.append(DATA_NOTE)
-    if result.next_call is not None:
-        lines.append(
-            "It has not finished. To keep waiting, call wait_for_task "
-            f"{json.dumps(result.next_call, ensure_ascii=False)} (or list_tasks to check on other work first)."
-        )
-    return "\n".join(lines)

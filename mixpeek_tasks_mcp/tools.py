@@ -1,14 +1,14 @@
-"""The three MCP tools, wired: check the arguments, call the capability, return text and structured content.
+"""The MCP tools, wired: check the arguments, call the capability, return text and structured content.
 
-The work itself lives in the capabilities (``summary``, ``triage``, ``waits``); no transport or process
-concerns here."""
+The work itself lives in the capabilities (``summary``, ``triage``, ``waits``, ``batches``, whose tools
+``batches.tools`` registers); no transport or process concerns here."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -18,18 +18,23 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 
 from .arguments import DEFAULT_TRIAGE_SECONDS, ListTasksArguments, TriageTasksArguments, WaitForTaskArguments
+from .batches_client import BatchesClient
 from .budget import BudgetNote, Priority, RequestContext, acting_as, owner_of
 from .client import Credentials, MixpeekError, TasksClient
 from .clock import Clock, SystemClock
 from .descriptions import LIST_TASKS_DESCRIPTION, TRIAGE_TASKS_DESCRIPTION, WAIT_FOR_TASK_DESCRIPTION
 from .output import ListTasksResult, TriageResult, WaitResult
 from .schema import self_contained_schema
+from .schema_profiles import SchemaProfile, for_profile
 from .settings import Settings
 from .summary import list_result
 from .triage.stuck import ProgressMemory
 from .validation import InvalidArguments, check_list_tasks, check_triage_tasks, check_wait_for_task
 from .waits.poller import Poller
 from .waits.schedule import Backoff, BackoffMemory
+
+if TYPE_CHECKING:
+    from .batches.confirm import ConfirmationBook
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +54,13 @@ class AppState:
     progress: ProgressMemory = field(default_factory=ProgressMemory)
     """Active tasks' last seen status and tier, so a later triage can tell which made no progress."""
     poller: Poller = field(init=False)
+    batches: BatchesClient = field(init=False)
+    """The batch endpoints, through the same client (pool, budget, retries)."""
+    confirmations: ConfirmationBook | None = None
+    """Pending confirmations of the write tools, made on their first use (batches/confirm.py)."""
 
     def __post_init__(self) -> None:
+        self.batches = BatchesClient(self.client)
         self.memory = BackoffMemory(self.clock)
         self.poller = Poller(self.client, self.clock, backoff=self.backoff, memory=self.memory)
 
@@ -204,6 +214,7 @@ def _tool(
     description: str,
     input_schema: dict[str, Any],
     output_model: type[BaseModel],
+    annotations: ToolAnnotations = ANNOTATIONS,
 ) -> Tool:
     """A Tool whose advertised schemas are our self-contained ones and whose arguments reach us raw."""
     output_schema = self_contained_schema(output_model, mode="serialization")
@@ -217,7 +228,7 @@ def _tool(
         fn_metadata=metadata,
         is_async=True,
         context_kwarg="ctx",
-        annotations=ANNOTATIONS.model_copy(update={"title": title}),
+        annotations=annotations.model_copy(update={"title": title}),
     )
 
 
@@ -246,7 +257,20 @@ def triage_input_schema(settings: Settings) -> dict[str, Any]:
     )
 
 
+def with_schema_profile(tools: list[Tool], profile: SchemaProfile) -> list[Tool]:
+    """The tools with their input schemas in ``profile`` (``MIXPEEK_SCHEMA_PROFILE``); every tool passes here."""
+    if profile == "default":
+        return tools
+    return [tool.model_copy(update={"parameters": for_profile(tool.parameters, profile)}) for tool in tools]
+
+
 def build_tools(settings: Settings) -> list[Tool]:
+    return with_schema_profile(_tools(settings), settings.schema_profile)
+
+
+def _tools(settings: Settings) -> list[Tool]:
+    from .batches.tools import batch_tools  # it imports this module's helpers
+
     return [
         _tool(
             list_tasks,
@@ -272,4 +296,5 @@ def build_tools(settings: Settings) -> list[Tool]:
             input_schema=wait_input_schema(settings),
             output_model=WaitResult,
         ),
+        *batch_tools(settings),
     ]

@@ -1,7 +1,7 @@
 // The Mixpeek task board: renders list_tasks, triage_tasks and wait_for_task results (tool input and
 // structuredContent from the host), pages through list_tasks and follows running waits through the host.
 import { App, applyDocumentTheme, applyHostStyleVariables } from "@modelcontextprotocol/ext-apps";
-import { bar, chip, h, shortId, statusClass, table, taskTable, tierFraction, when } from "./render.js";
+import { ago, bar, breakable, chip, h, statusClass, table, taskId, taskTable, tierFraction, when } from "./render.js";
 
 const FOLLOW_BUDGET_SECONDS = 3; // each follow-up wait_for_task joins the server's shared poller for this long
 const FOLLOW_SELECTION_BUDGET_SECONDS = 10; // selection waits list tasks on every call: call less often
@@ -9,7 +9,8 @@ const FOLLOW_MAX_MS = 15 * 60 * 1000;
 
 const board = document.getElementById("board");
 const statusLine = document.getElementById("status");
-const app = new App({ name: "mixpeek-tasks-board", version: "0.1.0" }, {}, { autoResize: true });
+const embedded = window.parent !== window;
+const app = embedded ? new App({ name: "mixpeek-tasks-board", version: "0.1.0" }, {}, { autoResize: true }) : null;
 
 const state = { tool: null, input: null, history: [], follow: null, lines: new Map() };
 
@@ -67,7 +68,7 @@ function renderList(result, args) {
   show(
     h("header", {}, h("h1", {}, range), describeArgs(args)),
     counts.length ? h("p", { class: "chips", "aria-label": "Status counts on this page" }, counts) : null,
-    result.tasks.length ? taskTable(result, `Mixpeek tasks, ${range.toLowerCase()}`) : null,
+    result.tasks.length ? taskTable(result, `Mixpeek tasks, ${range.toLowerCase()}`, announce) : null,
     buttons.length ? h("nav", { class: "actions", "aria-label": "Pages" }, buttons) : null,
   );
   announce(`${range} shown`);
@@ -124,9 +125,12 @@ function renderTriage(result) {
         "p",
         { class: "chips" },
         Object.entries(group.statuses || {}).map(([status, n]) => chip(status, statusClass(status), n)),
-        Object.entries(group.task_types || {}).map(([type, n]) => h("span", { class: "tag" }, `${type} ${n}`)),
+        Object.entries(group.task_types || {}).map(([type, n]) => h("span", { class: "tag" }, breakable(`${type} ${n}`))),
       ),
-      places.length ? h("p", { class: "small" }, h("span", { class: "muted" }, "Affected: "), places.join(" · ")) : null,
+      places.length ? h("p", { class: "small where" }, h("span", { class: "muted" }, "Affected: "), breakable(places.join(" · "))) : null,
+      group.failed_documents !== undefined && group.failed_documents !== null
+        ? h("p", { class: "small" }, h("span", { class: "muted" }, "Documents: "), `${group.failed_documents}${group.documents_of ? ` of ${group.documents_of}` : ""} failed`)
+        : null,
       h("p", { class: "small" }, h("span", { class: "muted" }, "Sample error: "), h("span", { class: "errtext" }, group.sample_error)),
       group.first_seen ? h("p", { class: "muted small" }, `first ${when(group.first_seen)} · last ${when(group.last_seen)}`) : null,
       group.list_call
@@ -138,7 +142,7 @@ function renderTriage(result) {
     h(
       "tr",
       {},
-      h("th", { scope: "row", class: "id" }, h("code", { title: task.task_id }, shortId(task.task_id))),
+      h("th", { scope: "row", class: "id" }, taskId(task.task_id, announce)),
       h("td", {}, chip(task.status, "active")),
       h("td", { class: "small" }, task.reason),
     ),
@@ -148,6 +152,14 @@ function renderTriage(result) {
     result.upstream_error ? errorBox(result.upstream_error) : null,
     h("ol", { class: "groups", "aria-label": "Error groups, largest first" }, items),
     result.more_groups ? h("p", { class: "muted small" }, `${result.more_groups} smaller groups (${result.more_groups_tasks} tasks) not shown`) : null,
+    result.canceled_without_error
+      ? h(
+          "p",
+          { class: "muted small", "data-role": "canceled" },
+          `${result.canceled_without_error} canceled, no error given (not a failure cause) `,
+          result.canceled_list_call ? h("button", { type: "button", "data-action": "show-canceled", onclick: () => navigate("list_tasks", result.canceled_list_call) }, "Show them") : null,
+        )
+      : null,
     stuck.length ? table(`Active tasks that look stuck (${result.stuck_count})`, [["Task"], ["Status"], ["Why"]], stuck) : null,
     result.stuck_note ? h("p", { class: "muted small" }, result.stuck_note) : null,
   );
@@ -157,14 +169,57 @@ function renderTriage(result) {
 // ---- wait ----------------------------------------------------------------------------------------------
 const OUTCOME_KIND = { success: "success", all_finished: "success", none_active: "success", any_finished: "success", partial: "partial", failure: "failure", not_found: "failure", stalled: "stalled", reached: "success", timed_out: "active", running: "active" };
 
+// When each call started, by this page's clock: a result's waited_seconds back from when it arrived.
+function callStartedAt(result) {
+  return Date.now() - (Number(result.waited_seconds) || 0) * 1000;
+}
+
+/** The first call that saw a task finished decides its "finished" text; later calls only see it again. */
+function mergeLine(line, startedAt) {
+  const known = state.lines.get(line.task_id);
+  if (known && known.outcome !== "running") return;
+  const entry = { ...line, seenRunning: Boolean(known?.seenRunning || known?.task || (line.outcome === "running" && line.task)) };
+  if (line.outcome !== "running") entry.seenAt = startedAt + (seenAfter(line) ?? 0) * 1000;
+  entry.callStartedAt = startedAt;
+  state.lines.set(line.task_id, entry);
+}
+
+function seenAfter(line) {
+  const value = line.seen_after_seconds ?? line.finished_after_seconds;
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
 function mergeWait(result) {
+  const startedAt = callStartedAt(result);
   if (result.task) {
-    state.lines.set(result.task.task_id, { task_id: result.task.task_id, outcome: result.finished ? result.outcome : "running", task: result.task });
+    mergeLine(
+      {
+        task_id: result.task.task_id,
+        outcome: result.finished ? result.outcome : "running",
+        task: result.task,
+        finished_at: result.finished_at,
+        seen_after_seconds: result.seen_after_seconds,
+      },
+      startedAt,
+    );
   }
-  for (const line of result.tasks || []) {
-    const known = state.lines.get(line.task_id);
-    if (!known || known.outcome === "running" || line.outcome !== "running") state.lines.set(line.task_id, line);
+  for (const line of result.tasks || []) mergeLine(line, startedAt);
+}
+
+/** "finished 10 min ago" (before this wait began, by the API's finish time) or "finished during this wait (seen
+ * within 2 s)"; without a finish time from the API, only when this wait saw it. */
+function finishText(line, now = Date.now()) {
+  if (line.outcome === "running") return null;
+  const finished = line.finished_at ? Date.parse(line.finished_at) : NaN;
+  const seen = seenAfter(line);
+  if (!Number.isNaN(finished)) {
+    const before = !line.seenRunning && finished < (line.callStartedAt ?? now) - 1000;
+    if (before) return `finished ${ago(now - finished)}`;
+    const within = line.seenAt !== undefined ? Math.max(1, Math.ceil((line.seenAt - finished) / 1000)) : null;
+    return `finished during this wait${within !== null ? ` (seen within ${within} s)` : ""}`;
   }
+  if (seen !== null) return `seen finished ${seen} s into this wait (the API gives no finish time)`;
+  return null;
 }
 
 function renderWait(result) {
@@ -179,10 +234,16 @@ function renderWait(result) {
     return h(
       "tr",
       { "data-task-id": line.task_id },
-      h("th", { scope: "row", class: "id" }, h("code", { title: line.task_id }, shortId(line.task_id))),
+      h("th", { scope: "row", class: "id" }, taskId(line.task_id, announce)),
       h("td", {}, task.status ? chip(task.status, statusClass(task.status, task.status_class)) : chip(line.outcome, kind)),
       h("td", { class: "progress" }, bar(fraction, `Progress of ${line.task_id}`, kind, label)),
-      h("td", { class: "small" }, line.outcome, line.finished_after_seconds !== undefined ? ` after ${line.finished_after_seconds} s` : null, line.error || task.error ? h("div", { class: "errtext" }, line.error || task.error) : null),
+      h(
+        "td",
+        { class: "small outcome" },
+        line.outcome,
+        finishText(line) ? h("span", { class: "finished muted" }, ` · ${finishText(line)}`) : null,
+        line.error || task.error ? h("div", { class: "errtext" }, line.error || task.error) : null,
+      ),
     );
   });
   const following = state.follow && !result.finished;
@@ -258,6 +319,7 @@ function handleResult(result) {
   const kind = kindOf(structured);
   state.result = result;
   if (kind) state.tool = kind;
+  if (kind !== "wait_for_task") stopFollowing(); // the board shows something else now: stop polling for it
   if (kind === "list_tasks") renderList(structured, state.input);
   else if (kind === "triage_tasks") renderTriage(structured);
   else if (kind === "wait_for_task") {
@@ -274,30 +336,53 @@ function applyContext(context) {
   if (dims?.maxHeight) document.documentElement.style.setProperty("--max-height", `${dims.maxHeight}px`);
 }
 
-app.ontoolinput = ({ arguments: args }) => {
-  state.input = args || {};
-  state.history = [];
-  const name = toolName();
-  board.setAttribute("aria-busy", "true");
-  if (name === "wait_for_task" || (!name && (args?.task_id || args?.task_ids || args?.until))) {
-    state.tool = "wait_for_task";
-    state.lines = new Map();
-    for (const id of args.task_ids || (args.task_id ? [args.task_id] : [])) state.lines.set(id, { task_id: id, outcome: "running" });
-    renderWait({ outcome: "running", finished: false, waited_seconds: 0, polls: 0, until: args.until });
-    startFollowing(args);
-  } else {
-    show(h("p", { class: "muted" }, `Running ${name || "the tool"}…`), describeArgs(args));
-  }
-};
-app.ontoolresult = (result) => handleResult(result);
-app.ontoolcancelled = () => {
-  stopFollowing();
-  board.append(h("p", { class: "muted" }, "The call was cancelled."));
-};
-app.onhostcontextchanged = (context) => applyContext(context);
-app.onteardown = async () => {
-  stopFollowing();
-  return {};
-};
+function outsideHost() {
+  show(
+    h("header", {}, h("h1", {}, "Mixpeek task board")),
+    h(
+      "p",
+      { "data-role": "needs-host" },
+      "This board needs an MCP Apps host (Claude, Claude Desktop, ChatGPT, VS Code, Goose): it shows the results of the ",
+      "mixpeek-tasks MCP server's list_tasks, triage_tasks and wait_for_task tools there. Opened on its own, it has nothing to show.",
+    ),
+  );
+  announce("This board needs an MCP Apps host");
+}
 
-app.connect().then(() => applyContext(app.getHostContext()));
+function wire() {
+  app.ontoolinput = ({ arguments: args }) => {
+    state.input = args || {};
+    state.history = [];
+    const name = toolName();
+    board.setAttribute("aria-busy", "true");
+    if (name === "wait_for_task" || (!name && (args?.task_id || args?.task_ids || args?.until))) {
+      state.tool = "wait_for_task";
+      state.lines = new Map();
+      for (const id of args.task_ids || (args.task_id ? [args.task_id] : [])) state.lines.set(id, { task_id: id, outcome: "running" });
+      renderWait({ outcome: "running", finished: false, waited_seconds: 0, polls: 0, until: args.until });
+      startFollowing(args);
+    } else {
+      show(h("p", { class: "muted" }, `Running ${name || "the tool"}…`), describeArgs(args));
+    }
+  };
+  app.ontoolresult = (result) => handleResult(result);
+  app.ontoolcancelled = () => {
+    stopFollowing();
+    board.append(h("p", { class: "muted" }, "The call was cancelled."));
+  };
+  app.onhostcontextchanged = (context) => applyContext(context);
+  app.onteardown = async () => {
+    stopFollowing();
+    return {};
+  };
+
+  app.connect().then(
+    () => applyContext(app.getHostContext()),
+    (error) => {
+      show(h("header", {}, h("h1", {}, "Mixpeek task board")), errorBox(`Could not connect to the MCP Apps host: ${error?.message || error}`));
+    },
+  );
+}
+
+if (app) wire();
+else outsideHost();

@@ -32,8 +32,73 @@ export function statusClass(status, given) {
   return given || CLASS_OF_STATUS[status] || "stalled";
 }
 
+/** Text that may break after "_", "/", "." or "-" (COMPLETED_WITH_ERRORS, api_buckets_batches_process, ids) instead
+ * of pushing a narrow table wider than its frame. */
+export function breakable(text) {
+  const parts = String(text ?? "").split(/(?<=[_/.-])/);
+  return parts.flatMap((part, index) => (index ? [h("wbr", {}), part] : [part]));
+}
+
 export function chip(label, kind, count) {
-  return h("span", { class: `chip chip-${kind}` }, label, count !== undefined ? h("b", {}, ` ${count}`) : null);
+  return h("span", { class: `chip chip-${kind}` }, breakable(label), count !== undefined ? h("b", {}, ` ${count}`) : null);
+}
+
+function clipboardAllowed() {
+  const policy = document.permissionsPolicy || document.featurePolicy;
+  try {
+    return Boolean(navigator.clipboard && policy?.allowsFeature?.("clipboard-write"));
+  } catch {
+    return false;
+  }
+}
+
+/** Put ``text`` on the clipboard if this frame may; resolves to whether it did (never rejects). */
+async function copyText(text, field) {
+  if (clipboardAllowed()) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      // fall through to the selection
+    }
+  }
+  try {
+    field.focus();
+    field.select();
+    return document.execCommand("copy");
+  } catch {
+    return false;
+  }
+}
+
+/** A task id on one line: shortened, the full id one click away (shown selected and copied when the frame may). */
+export function taskId(id, announce) {
+  const full = String(id ?? "");
+  const cell = h("span", { class: "tidcell" });
+  const toggle = h(
+    "button",
+    { type: "button", class: "tid", title: full, "aria-expanded": "false", "aria-label": `Task ${full}: show and copy the full id` },
+    shortId(full),
+  );
+  toggle.addEventListener("click", async () => {
+    const open = cell.querySelector("input.fullid");
+    if (open) {
+      open.parentElement.remove();
+      toggle.setAttribute("aria-expanded", "false");
+      return;
+    }
+    const field = h("input", { class: "fullid", readonly: true, size: 1, value: full, "aria-label": "Full task id", spellcheck: "false" });
+    const note = h("span", { class: "copynote muted small", role: "status" });
+    cell.append(h("span", { class: "fullidbox" }, field, note));
+    toggle.setAttribute("aria-expanded", "true");
+    const copied = await copyText(full, field);
+    field.focus();
+    field.select();
+    note.textContent = copied ? "copied" : "selected: press Ctrl+C (⌘C) to copy";
+    if (announce) announce(copied ? "Full task id copied" : "Full task id selected");
+  });
+  cell.prepend(toggle);
+  return cell;
 }
 
 /** Fraction done from a tier "c/t" (or 1 once final); null when unknown. */
@@ -63,7 +128,17 @@ export function bar(fraction, label, kind, text) {
 }
 
 export function shortId(id) {
-  return id && id.length > 13 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id || "";
+  return id && id.length > 14 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id || "";
+}
+
+/** "10 min ago", "3 h ago", "2 d ago" for a span in milliseconds. */
+export function ago(ms) {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 90) return `${seconds} s ago`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  return hours < 36 ? `${hours} h ago` : `${Math.round(hours / 24)} d ago`;
 }
 
 export function when(iso) {
@@ -87,7 +162,7 @@ export function table(caption, headers, rows, extraClass) {
 }
 
 /** The task table of a list_tasks page. */
-export function taskTable(result, caption) {
+export function taskTable(result, caption, announce) {
   const headers = [["Task"], ["Type", "wide"], ["Status"], ["Progress"], ["Objects", "num wide"], ["Created", "wide"]];
   const rows = [];
   for (const task of result.tasks || []) {
@@ -97,8 +172,8 @@ export function taskTable(result, caption) {
       h(
         "tr",
         { "data-task-id": task.task_id },
-        h("th", { scope: "row", class: "id" }, h("code", { title: task.task_id }, task.task_id), where.length ? h("div", { class: "muted small" }, where.join(" · ")) : null),
-        h("td", { class: "wide small" }, task.task_type),
+        h("th", { scope: "row", class: "id" }, taskId(task.task_id, announce), where.length ? h("div", { class: "muted small where" }, breakable(where.join(" · "))) : null),
+        h("td", { class: "wide small type" }, breakable(task.task_type)),
         h("td", {}, chip(task.status, kind)),
         h("td", {}, task.tier ? bar(tierFraction(task), `Tier progress of ${task.task_id}`, kind, `tier ${task.tier}`) : h("span", { class: "muted" }, "—")),
         h("td", { class: "num wide" }, task.object_count ?? "—"),

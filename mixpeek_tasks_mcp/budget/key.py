@@ -27,7 +27,7 @@ from typing import Protocol
 import anyio
 import anyio.lowlevel
 
-from ..clock import Clock
+from ..clock import Clock, wait_event
 from .adaptive import AimdLimit
 from .context import Priority, RequestContext
 from .hooks import BudgetHooks
@@ -90,20 +90,6 @@ class RequestDropped(Exception):
 def per_minute_text(limit: float, window: float) -> str:
     per_minute = limit * 60.0 / window
     return f"{per_minute:.0f}/min" if per_minute >= 10 or per_minute.is_integer() else f"{per_minute:.1f}/min"
-
-
-async def _wait_event(event: anyio.Event, clock: Clock, seconds: float) -> None:
-    if event.is_set() or seconds <= 0:
-        return
-    async with anyio.create_task_group() as group:
-
-        async def timer() -> None:
-            await clock.sleep(seconds)
-            group.cancel_scope.cancel()
-
-        group.start_soon(timer)
-        await event.wait()
-        group.cancel_scope.cancel()
 
 
 class KeyBudget:
@@ -273,7 +259,7 @@ class KeyBudget:
                 wake = min(at if head else math.inf, now + RECHECK_SECONDS)
                 if deadline is not None:
                     wake = min(wake, deadline)
-                await _wait_event(changed, clock, max(wake - now, 0.0))
+                await wait_event(changed, clock, max(wake - now, 0.0))
                 await anyio.lowlevel.checkpoint()
                 if not context.still_wanted():
                     self.dropped += 1
@@ -341,12 +327,17 @@ class KeyBudget:
         if learned:
             self._hooks.learned(self.fingerprint, limit * 60.0 / window, self.source)
         if advice.remaining is not None:
-            self._rebase(advice.limit - advice.remaining, advice.reset_in, now)
+            self._rebase(advice.remaining, advice.reset_in, now)
 
-    def _rebase(self, used_by_api: int, reset_in: float | None, now: float) -> None:
-        """Make the log say what the API counted (plus what is still on its way): the API's word wins."""
+    def _rebase(self, remaining: int, reset_in: float | None, now: float) -> None:
+        """Make the log leave the room the API says is left (less what is still on its way): the API's word
+        wins. Under a ceiling lower than the API's limit, the API can only take room away (another process
+        on the key used it), never add room beyond the ceiling."""
         self._trim(now)
-        target = min(max(0, used_by_api) + self.in_flight, MAX_LOG)
+        cap = self._cap(Priority.INTERACTIVE)
+        target = min(max(0, cap - max(0, remaining - self.in_flight)), MAX_LOG)
+        if self._capped:
+            target = max(target, len(self._log))
         if len(self._log) > target:
             del self._log[: len(self._log) - target]
             return

@@ -71,6 +71,25 @@ class KeyBudgets:
         """Requests granted over the process's life, forgotten keys included."""
         return self._forgotten_granted + sum(budget.granted for budget in self._budgets.values())
 
+    def snapshot(self) -> list[dict[str, object]]:
+        """Each known key's budget by fingerprint (for metrics and health pages; never the key)."""
+        return [
+            {
+                "key": fingerprint,
+                "per_minute": budget.per_minute,
+                "source": budget.source,
+                "queued": budget.queued,
+                "in_flight": budget.in_flight,
+                "granted": budget.granted,
+                "waits": budget.waits,
+                "waited_seconds": round(budget.waited_seconds, 3),
+                "throttled": budget.throttled,
+                "dropped": budget.dropped,
+                "paused_for": round(budget.paused_for(), 3),
+            }
+            for fingerprint, budget in self._budgets.items()
+        ]
+
     def _forget_idle(self) -> None:
         now = self._clock.now()
         for fingerprint, budget in list(self._budgets.items()):  # oldest use first

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Final
 
+import anyio
 import uvicorn
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp
 
 from mixpeek_tasks_mcp.http.connections import bounded_protocol
 from mixpeek_tasks_mcp.http.drain import DrainingServer, InFlightRequests
@@ -25,6 +28,8 @@ from mixpeek_tasks_mcp.http.security import (
     transport_security_for,
 )
 from mixpeek_tasks_mcp.http.sessions import SessionCap
+from mixpeek_tasks_mcp.observability import hooks as observe
+from mixpeek_tasks_mcp.observability.config import metrics_wanted
 from mixpeek_tasks_mcp.settings import Settings
 
 if TYPE_CHECKING:
@@ -80,14 +85,31 @@ def build_http_app(settings: Settings, server: MCPServer[Any] | None = None) -> 
     security = transport_security_for(settings)
     in_flight = _in_flight(server)
     inner = _mcp_app(settings, server, security)
+    routes: list[BaseRoute] = [*health_routes(ReadinessProbe(settings))]
+    mcp_app: ASGIApp = inner
+    metrics_port: Callable[[], contextlib.AbstractAsyncContextManager[None]] = contextlib.nullcontext
+    if metrics_wanted(settings):  # off: prometheus-client is never imported
+        from mixpeek_tasks_mcp.observability import endpoint, recorder
+
+        live = recorder.enable(settings)
+        if live is not None and live.metrics is not None:
+            metrics = live.metrics
+            routes += endpoint.metrics_routes(settings, metrics, security, auth_token(settings))
+            mcp_app = endpoint.OpenStreams(inner, metrics)
+            sessions = getattr(inner.state, "sessions", None)
+            if sessions is not None:
+                metrics.track_sessions(lambda: sessions.open)
+            metrics_port = functools.partial(endpoint.separate_port, settings, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with inner.router.lifespan_context(inner):
-            yield
+        try:
+            async with inner.router.lifespan_context(inner), metrics_port():
+                yield
+        finally:
+            await anyio.to_thread.run_sync(observe.flush)  # no-op unless traces are on
 
-    routes: list[BaseRoute] = [*health_routes(ReadinessProbe(settings))]
-    routes.append(Mount("", app=McpGuard(inner, security, auth_token(settings))))
+    routes.append(Mount("", app=McpGuard(mcp_app, security, auth_token(settings))))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.in_flight = in_flight
     app.state.sessions = getattr(inner.state, "sessions", None)

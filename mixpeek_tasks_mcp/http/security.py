@@ -57,6 +57,10 @@ def check_http_settings(settings: Settings) -> None:
             "reachable from other machines. Set MIXPEEK_MCP_AUTH_TOKEN (or --auth-token) to a long "
             "random secret, or bind 127.0.0.1."
         )
+    if settings.metrics_port and settings.metrics_port == settings.port:
+        raise ValueError(
+            f"metrics_port {settings.metrics_port} is the MCP port; leave it unset to serve /metrics there"
+        )
     for value in settings.allowed_hosts:
         if not value or "/" in value or value != value.strip():
             raise ValueError(f"allowed_hosts entry {value!r} must be a Host value such as 'mcp.example.com:*'")

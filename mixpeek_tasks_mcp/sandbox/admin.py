@@ -9,6 +9,7 @@
 * ``GET|POST|DELETE /_sandbox/faults`` — read, merge (see ``FaultSpec``), clear.
 * ``GET|POST /_sandbox/rate-limit`` — read or set every key's limit (see ``RateLimitSpec``).
 * ``GET|DELETE /_sandbox/requests`` — the /v1 request log (``?limit=N``), or clear it.
+* ``POST|DELETE /_sandbox/batches`` — make a batch to order (see ``batch_routes.make_batch``), or forget all.
 * ``GET /_sandbox/health``.
 """
 
@@ -23,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from .batch_routes import BatchAdmin
 from .errors import ApiError, field_error, from_pydantic, validation_error
 from .faults import FaultSpec
 from .generator import record_from_fields
@@ -183,7 +185,9 @@ class Admin:
 
 def admin_routes(state: SandboxState) -> list[BaseRoute]:
     admin = Admin(state)
+    batches = BatchAdmin(state.batches, state.rng)
     return [
+        Route("/batches", batches.handle, methods=["POST", "DELETE"]),
         Route("/tasks", admin.create, methods=["POST"]),
         Route("/tasks", admin.clear_tasks, methods=["DELETE"]),
         Route("/tasks/{task_id:path}/transition", admin.transition, methods=["POST"]),

@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 
 from ..statuses import ACTIVE
 from .admin import admin_routes
+from .batch_routes import BatchTarget, dispatch_batch, match_batch_route
 from .errors import ApiError, validation_error
 from .faults import mangle
 from .listing import list_tasks
@@ -91,6 +92,9 @@ class TasksApi:
         raw = raw_path.decode("latin-1").split("?", 1)[0]
         body = await request.body()
         operation, task_id = match_route(request.method, raw)
+        target: BatchTarget | None = None
+        if operation is None:
+            operation, target = match_batch_route(request.method, raw)
         key = bearer_key(request.headers.get("authorization"))
         entry = self.state.requests.add(
             {
@@ -108,7 +112,7 @@ class TasksApi:
                 "status": None,
             }
         )
-        response = await self._respond(request, operation, task_id, key, body)
+        response = await self._respond(request, operation, task_id or target, key, body)
         self._counter += 1
         response.headers["X-Request-ID"] = f"req_sandbox_{self._counter}"
         entry["status"] = response.status_code
@@ -116,7 +120,7 @@ class TasksApi:
         return response
 
     async def _respond(
-        self, request: Request, operation: str | None, task_id: str | None, key: str | None, body: bytes
+        self, request: Request, operation: str | None, task_id: str | BatchTarget | None, key: str | None, body: bytes
     ) -> Response:
         faults = self.state.faults
         route = operation if operation and not operation.startswith("!") else None
@@ -169,8 +173,12 @@ class TasksApi:
             response = Response(content, status_code=malformed.status, media_type=media)
         return response
 
-    def _dispatch(self, request: Request, operation: str, task_id: str | None, body: bytes) -> Response:
+    def _dispatch(self, request: Request, operation: str, task_id: str | BatchTarget | None, body: bytes) -> Response:
         store = self.state.store
+        if isinstance(task_id, BatchTarget):
+            query = {name: request.query_params[name] for name in request.query_params}
+            status, payload = dispatch_batch(self.state.batches, operation, task_id, query, _decode_json(body))
+            return json_response(status, json.dumps(payload) if isinstance(payload, str) else payload)
         if operation == "list_tasks":
             query = {name: request.query_params[name] for name in request.query_params}
             decoded = _decode_json(body)

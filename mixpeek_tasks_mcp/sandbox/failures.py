@@ -4,7 +4,9 @@ Each :class:`FailureFamily` is one template whose ``{placeholders}`` are the par
 task, and only parts a triage tool would mask: ids (``obj_…``, ``btch_…``, ``col_…``, ``ns_…``,
 ``ray_job_…``), numbers, sizes, durations, s3 urls and quoted names. So once those are masked, every
 family is one error signature and no two families share one. A few large families, some medium ones;
-two are bursts (see ``burst``). ``LONG_TAIL_MESSAGES`` are one-off sentences that share nothing with
+two are bursts (see ``burst``). Three have the shapes that trip a careless masker: ids that often hold no digit
+(``raysubmit_…``), snake_case job and step names, and a four-letter error with nothing to mask at all.
+``LONG_TAIL_MESSAGES`` are one-off sentences that share nothing with
 each other or with the families (different words, not just different numbers).
 
 :func:`family_of` is an oracle for tests: it names the family of a generated message from regexes built
@@ -143,6 +145,21 @@ FAMILIES: tuple[FailureFamily, ...] = (
         5,
     ),
     FailureFamily(
+        "ray_submission_lost",
+        "Ray submission {submission_id} was lost when the head node restarted",
+        FAILED,
+        RAY_TYPES,
+        5,
+    ),
+    FailureFamily(
+        "pipeline_step_failed",
+        "Pipeline {pipeline} stopped at step {step}: the step returned no rows",
+        FAILED,
+        frozenset({T.API_COLLECTIONS_TRIGGER, T.API_TAXONOMIES_EXECUTE, T.MATERIALIZE, T.API_TAXONOMIES_MATERIALIZE}),
+        5,
+    ),
+    FailureFamily("plugin_boom", "boom", FAILED, frozenset({T.PLUGIN_CUSTOM, T.MODEL_CUSTOM}), 5),
+    FailureFamily(
         "object_too_large",
         "Object {object_id} exceeds the 2 GiB size limit ({size_mib} MiB)",
         FAILED,
@@ -258,6 +275,18 @@ def pick_family(rng: random.Random, status: TaskStatus, task_type: TaskType | No
     return rng.choices(fits, weights=[family.weight for family in fits])[0]
 
 
+PIPELINES = ("nightly_catalog_sync", "etl_products_refresh", "hourly_transcripts_backfill", "weekly_faces_rebuild")
+PIPELINE_STEPS = ("load_embeddings", "dedupe_rows", "write_index", "join_metadata")
+_LETTERS = string.ascii_letters
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def submission_id(rng: random.Random) -> str:
+    """A Ray job submission id (``raysubmit_`` and 16 letters and digits); one in two has no digit at all."""
+    alphabet = _LETTERS if rng.random() < 0.5 else _ALPHANUMERIC
+    return "raysubmit_" + "".join(rng.choice(alphabet) for _ in range(16))
+
+
 def _values(rng: random.Random, world: World, data: dict[str, Any]) -> dict[str, Any]:
     want, got = rng.choice(MIME_MISMATCHES)
     n = int(data.get("object_count") or rng.randint(5, 400))
@@ -283,9 +312,27 @@ def _values(rng: random.Random, world: World, data: dict[str, Any]) -> dict[str,
     }
 
 
+def _new_shape_values(rng: random.Random, template: str) -> dict[str, Any]:
+    """Values only the newer families use, drawn only for them (older families' draws stay as they were)."""
+    values: dict[str, Any] = {}
+    if "{submission_id}" in template:
+        values["submission_id"] = submission_id(rng)
+    if "{pipeline}" in template:
+        values.update(pipeline=rng.choice(PIPELINES), step=rng.choice(PIPELINE_STEPS))
+    return values
+
+
 def render(rng: random.Random, family: FailureFamily, world: World, data: dict[str, Any]) -> str:
-    """One message of ``family`` for a task whose additional_data is ``data`` (its ids are reused)."""
-    return family.template.format(**_values(rng, world, data))
+    """One message of ``family`` for a task whose additional_data is ``data`` (its ids are reused).
+
+    A partial family's counts go into ``data`` too, as the API reports them next to the message:
+    ``failed_object_count`` and ``success_rate`` (a percentage) of ``object_count`` documents."""
+    values = _values(rng, world, data) | _new_shape_values(rng, family.template)
+    if "{failed}" in family.template:
+        data.setdefault("object_count", values["n"])
+        data["failed_object_count"] = values["failed"]
+        data["success_rate"] = round(100 * (values["n"] - values["failed"]) / values["n"], 1)
+    return family.template.format(**values)
 
 
 def failure_message(

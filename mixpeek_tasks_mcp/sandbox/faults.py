@@ -10,7 +10,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-RouteName = Literal["list_tasks", "get_task", "kill_task"]
+RouteName = Literal[
+    "list_tasks",
+    "get_task",
+    "kill_task",
+    "get_batch",
+    "batch_logs",
+    "failed_documents",
+    "cancel_batch",
+    "cancel_tier",
+    "retry_batch",
+]
 MalformedKind = Literal["non_json", "truncated_json", "wrong_shape", "empty", "html"]
 WINDOW_SECONDS = 60
 

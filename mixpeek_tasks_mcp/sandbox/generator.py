@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from ..enums import TaskStatus, TaskType
 from ..models import TaskResponse
-from ..statuses import ACTIVE
+from ..statuses import ACTIVE, FAILURE, PARTIAL, SUCCESS
 from .failures import (
     FAMILIES,
     LONG_TAIL,
@@ -183,7 +183,16 @@ RUNNING_TYPES: dict[TaskType, float] = {
     T.ENGINE_CLUSTER_BUILD: 1,
 }
 MIN_COUNT_FOR_LIVE = 50
-"""From this many tasks on, some are guaranteed running now and a few are stuck."""
+"""From this many tasks on, some are guaranteed running now, a few are stuck, and every active and final status
+is there at least once."""
+EVERY_STATUS: tuple[TaskStatus, ...] = (
+    S.PENDING,
+    S.QUEUED,
+    S.IN_PROGRESS,
+    S.PROCESSING,
+    *sorted(SUCCESS | PARTIAL | FAILURE, key=lambda status: status.value),
+)
+"""The statuses a sandbox starts with, whatever the draw: what a wait or a board must be seen handling."""
 
 
 @dataclass
@@ -268,9 +277,29 @@ def _stuck(rng: random.Random, world: World, end: datetime, count: int) -> list[
     return records
 
 
+def _every_status(records: list[TaskRecord], seed: int, world: World, end: datetime) -> None:
+    """Replace the last historic tasks by one task of each status of EVERY_STATUS the draw left out: active ones
+    created minutes ago and updated seconds ago (fresh, not stuck), final ones finished within the hour. Their own
+    RNG and the replaced tasks being the last keep every other task as the seed always drew it."""
+    present = {record.doc["status"] for record in records}
+    missing = [status for status in EVERY_STATUS if status.value not in present]
+    rng = random.Random(f"every-status-{seed}")
+    for index, status in enumerate(missing):
+        task_type = _pick(rng, RUNNING_TYPES) if status in ACTIVE else _pick(rng, TYPE_WEIGHTS)
+        if status in FAILURE_STATUSES:
+            family = pick_family(rng, status)
+            if family is not None and family.task_types is not None:
+                task_type = sorted(family.task_types, key=lambda kind: kind.value)[0]
+        doc = make_task(rng, world, task_type, status)
+        created = end - timedelta(seconds=rng.uniform(300, 2400))
+        updated = end - timedelta(seconds=rng.uniform(0, 90)) if status in ACTIVE else created + timedelta(minutes=4)
+        records[len(records) - len(missing) + index] = _record(doc, created, updated)
+
+
 def generate_tasks(count: int, seed: int = 7, anchor: datetime | None = None) -> list[TaskRecord]:
     """``count`` tasks created over the 4 weeks before ``anchor`` (default: now), the same for the same
-    arguments. From 50 tasks on, a handful are running right now and a few are stuck."""
+    arguments. From 50 tasks on, a handful are running right now, a few are stuck, and every active and final
+    status (EVERY_STATUS) is there."""
     rng = random.Random(seed)
     world = World(rng)
     end = anchor or datetime.now(UTC)
@@ -280,6 +309,8 @@ def generate_tasks(count: int, seed: int = 7, anchor: datetime | None = None) ->
         records += _running_now(rng, world, end, count) + _stuck(rng, world, end, count)
     while len(records) < count:
         records.append(_historic(rng, world, plan))
+    if count >= MIN_COUNT_FOR_LIVE:
+        _every_status(records, seed, world, end)
     return records
 
 

@@ -164,6 +164,11 @@ class RunningSandbox:
         result: dict[str, Any] = self._call("GET", f"/_sandbox/tasks/{quote(task_id, safe='')}")
         return result
 
+    def create_batch(self, **spec: Any) -> dict[str, Any]:
+        """Make a batch to order (see ``batch_routes.make_batch``); returns its BatchModel view."""
+        result: dict[str, Any] = self._call("POST", "/_sandbox/batches", spec)
+        return result
+
     def clear_tasks(self) -> int:
         return int(self._call("DELETE", "/_sandbox/tasks")["deleted"])
 

@@ -6,6 +6,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
+from .batches import BatchBook
 from .faults import FaultState
 from .ratelimit import KeyLimits, RateLimitSpec
 from .requestlog import RequestLog
@@ -27,3 +28,8 @@ class SandboxState:
     """Per-key rate limits, advertised on every response (ratelimit.py)."""
     timestamps: bool = True
     """Whether /v1 task JSON carries created_at/updated_at (Mixpeek does not document them)."""
+    batches: BatchBook = field(init=False)
+    """The batches behind the /v1 batch routes, derived from the tasks or made by /_sandbox/batches."""
+
+    def __post_init__(self) -> None:
+        self.batches = BatchBook(self.store, self.timeline)

@@ -43,7 +43,8 @@ class SharedState:
     def attach(self, state: AppState) -> None:
         state.poller.shared = self.observations
         state.progress.shared = self.progress
-        state.client.budgets.shared = self.limiter  # before any key's budget exists: each takes it when made
+        if state.client.budgets.shared is None:  # an injected client (tests): before any key's budget exists
+            state.client.budgets.shared = self.limiter
         self._poller = state.poller
 
     def _task_changed(self, identity: str, task_id: str) -> None:

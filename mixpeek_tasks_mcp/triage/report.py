@@ -65,7 +65,7 @@ def compact_json(value: Any) -> str:
 
 
 def group_lines(index: int, group: ErrorGroup) -> list[str]:
-    """Three or four lines: the cause and its size, where and an example, the sample, the drill-down call."""
+    """Three to five lines: the cause and its size, where and an example, the sample, the drill-down calls."""
     lines = [
         f"{index}. {quote_untrusted(group.signature, MAX_SIGNATURE_CHARS)} — {group.count:,} tasks "
         f"({group.share:.0%}) · {_counts(group.statuses)} · {_counts(group.task_types)}{_when(group)}"
@@ -78,8 +78,18 @@ def group_lines(index: int, group: ErrorGroup) -> list[str]:
     lines.append("   " + " · ".join(where))
     if group.sample_error != group.signature and group.signature != NO_TEXT:
         lines.append(f"   sample: {quote_untrusted(group.sample_error, MAX_SAMPLE_CHARS)}")
+    if group.failed_documents is not None and group.documents_reported_by:
+        of = f" of {group.documents_of:,}" if group.documents_of else ""
+        reported = (
+            ""
+            if group.documents_reported_by == group.count
+            else f" (in the {group.documents_reported_by:,} tasks that say)"
+        )
+        lines.append(f"   {group.failed_documents:,}{of} documents failed{reported}")
     if group.list_call is not None:
         lines.append(f"   list_tasks {compact_json(group.list_call)}")
+    if group.inspect_call is not None:
+        lines.append(f"   inspect_batch {compact_json(group.inspect_call)} (its largest batch: tiers, logs, failures)")
     return lines
 
 
@@ -96,6 +106,11 @@ def render(result: TriageResult, described_selection: str) -> str:
             f"{result.with_error:,} tasks failed or carry an error, in {total_groups:,} "
             f"group{'s' if total_groups != 1 else ''} by cause (largest first):"
         )
+    if result.canceled_without_error:
+        line = f"{result.canceled_without_error:,} canceled, no error given (not a failure cause)"
+        if result.canceled_list_call is not None:
+            line += f": list_tasks {compact_json(result.canceled_list_call)}"
+        lines.append(line)
     used = sum(len(line) + 1 for line in lines)
     shown = 0
     for index, group in enumerate(result.groups, 1):

@@ -14,7 +14,7 @@ from ..models import TaskSelection
 from ..output import TriageResult
 from ..statuses import ACTIVE, FAILURE, PARTIAL
 from ..waits.poller import credentials_identity
-from .groups import build_groups, top
+from .groups import build_groups, canceled_call, top
 from .report import coverage_text, render
 from .scan import OnPage, scan
 from .stuck import ProgressMemory, find_stuck
@@ -96,6 +96,10 @@ async def run_triage(
         status_counts=dict(tally.statuses.most_common()),
         task_type_counts=top(tally.task_types, MAX_TYPE_COUNTS),
         with_error=tally.with_error,
+        canceled_without_error=tally.canceled_quietly.count if tally.canceled_quietly else 0,
+        canceled_list_call=(
+            canceled_call(tally.canceled_quietly, selection, defaulted=defaulted) if tally.canceled_quietly else None
+        ),
         groups=groups,
         more_groups=more_groups,
         more_groups_tasks=more_tasks,

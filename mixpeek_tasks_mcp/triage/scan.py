@@ -21,6 +21,7 @@ from ..client import Credentials, MixpeekError, TasksClient
 from ..clock import Clock
 from ..enums import SortDirection
 from ..models import ListTasksRequest, ListTasksResponse, SortOption, TaskSelection
+from ..observability import hooks as observe
 from .tally import Tally
 
 PAGE_SIZE = 100
@@ -57,7 +58,7 @@ async def scan(
 ) -> ScanOutcome:
     request = ListTasksRequest.model_validate(
         {
-            **selection.model_dump(exclude_none=True, by_alias=True),
+            **selection.api_keys(),  # batch_id as the API takes it: a condition in filters
             "sort": SortOption(field="created_at", direction=SortDirection.DESC),
         }
     )
@@ -79,7 +80,7 @@ async def scan(
         response: ListTasksResponse | None = None
         context = first_page if pages == 0 else later_pages
         try:
-            with anyio.move_on_after(remaining):
+            with observe.triage_page(pages + 1), anyio.move_on_after(remaining):
                 response = await client.list_tasks(
                     request,
                     credentials=credentials,

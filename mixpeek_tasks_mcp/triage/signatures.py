@@ -51,6 +51,9 @@ MASKS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("<version>", re.compile(r"(?<![\w.])(?:v\d+(?:\.\d+){1,3}|\d+\.\d+\.\d+(?:\.\d+)?)(?:-[0-9A-Za-z.]+)?(?![\w.])")),
     ("<id>", re.compile(r"\b(?:" + "|".join(ID_PREFIXES) + r")_[A-Za-z0-9_-]+")),
     ("<id>", re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)*[_-](?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{3,}\b")),
+    # snake_case names and ids without digits (raysubmit_xKqvTzPaLm, nightly_catalog_sync): one placeholder with
+    # the digitful ids above, so an id that happens to hold no digit still lands in its cause's group
+    ("<id>", re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b")),
     ("<ip>", re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")),
     ("<path>", re.compile(r"(?<![\w/])(?:[A-Za-z]:)?(?:/[\w.@%+-]+){2,}/?")),
     ("<hex>", re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\b")),

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from ..coerce import as_int, as_number, as_time
+from ..documents import failed_documents
+from ..enums import TaskStatus
 from ..models import TaskResponse
 from ..statuses import StatusClass, classify
 from .signatures import Signature, merge_values, signature_of
@@ -21,6 +23,11 @@ MAX_SAMPLE_CHARS = 200
 MAX_LABEL_CHARS = 80
 MAX_DISTINCT_PER_COUNTER = 64
 """Distinct keys one counter tracks (types, buckets, batches); the rest count under OTHER."""
+MAX_EXACT_TEXTS = 20
+MAX_EXACT_TEXT_CHARS = 300
+"""A group remembers its distinct error texts (raw, as the API sent them) while they are at most this many and
+this short: enough to list the group with an exact ``eq``/``in`` match when no ``contains`` filter tells it apart
+(short errors, one-offs), and to check that another group's filter does not catch its tasks."""
 OTHER = "(other)"
 NO_TEXT = "(no error text)"
 PROBLEM_CLASSES = frozenset({StatusClass.FAILURE, StatusClass.PARTIAL})
@@ -48,11 +55,33 @@ class GroupTally:
     examples: list[str] = field(default_factory=list)
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    texts: set[str] | None = field(default_factory=set)
+    """The distinct raw error texts, or None once there are too many (or too long) to list."""
+    failed_documents: int = 0
+    documents_of: int = 0
+    documents_reported: int = 0
+    """Tasks that said how many of their documents failed (``failed_documents`` sums them, out of
+    ``documents_of`` documents in the tasks that gave that too)."""
 
     def add(
-        self, task: TaskResponse, values: tuple[str, ...], error_field: str | None, created: datetime | None
+        self,
+        task: TaskResponse,
+        values: tuple[str, ...],
+        error_field: str | None,
+        created: datetime | None,
+        text: str | None = None,
     ) -> None:
         self.count += 1
+        if self.texts is not None and text is not None:
+            if len(text) > MAX_EXACT_TEXT_CHARS or (text not in self.texts and len(self.texts) >= MAX_EXACT_TEXTS):
+                self.texts = None
+            else:
+                self.texts.add(text)
+        documents = failed_documents(task)
+        if documents is not None:
+            self.documents_reported += 1
+            self.failed_documents += documents.failed
+            self.documents_of += documents.of or 0
         merge_values(self.known, values)
         bounded_add(self.statuses, task.status)
         bounded_add(self.task_types, task.task_type)
@@ -113,6 +142,8 @@ class Tally:
     groups: dict[str, GroupTally] = field(default_factory=dict)
     active: list[ActiveTask] = field(default_factory=list)
     saw_timestamps: bool = False
+    canceled_quietly: GroupTally | None = None
+    """CANCELED tasks with no error text: someone or something stopped them, which is no failure cause."""
 
     def add(self, task: TaskResponse) -> None:
         self.scanned += 1
@@ -141,6 +172,11 @@ class Tally:
         text, error_field = error_source(task)
         if text is None and status_class not in PROBLEM_CLASSES:
             return
+        if text is None and task.status == TaskStatus.CANCELED:
+            if self.canceled_quietly is None:
+                self.canceled_quietly = GroupTally(NO_TEXT, [], NO_TEXT)
+            self.canceled_quietly.add(task, (), None, created)
+            return
         self.with_error += 1
         signature = signature_of(text) if text is not None else Signature(NO_TEXT, ())
         group = self.groups.get(signature.key)
@@ -148,4 +184,4 @@ class Tally:
             sample = " ".join((text or NO_TEXT)[: MAX_SAMPLE_CHARS * 2].split())[:MAX_SAMPLE_CHARS]
             group = GroupTally(signature.key, list(signature.values), sample)
             self.groups[signature.key] = group
-        group.add(task, signature.values, error_field, created)
+        group.add(task, signature.values, error_field, created, text)

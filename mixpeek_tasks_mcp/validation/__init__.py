@@ -2,7 +2,9 @@
 
 A refusal names the path (``filters.AND[1].operator``), what is wrong, the accepted values and, for near
 misses, a did-you-mean. Forgivable slips are normalized instead: status case, task type case, a scalar for
-``in``/``nin``, JSON sent as a string, ``NOT`` given as one object, a bare condition or list as ``filters``.
+``in``/``nin``, JSON sent as a string, ``NOT`` given as one object, a bare condition or list as ``filters``;
+and null, "", [] or {} for an optional argument (what a strict-mode model writes for "not given"; see
+``absent``) is dropped before any other check.
 Hostile input (huge, deeply nested, malformed) is refused too: every check is bounded, and an unexpected
 error inside one becomes a refusal naming the argument, never a bare tool error.
 """
@@ -24,8 +26,9 @@ from ..arguments import (
     TriageTasksArguments,
     WaitForTaskArguments,
 )
-from ..coerce import is_number
+from ..coerce import as_int, is_number
 from ..enums import TaskStatus
+from .absent import without_absent
 from .checker import UNDECODED, Checker
 from .filters import FilterChecker
 from .problems import InvalidArguments, Problem, child, describe, did_you_mean, has_surrogate, number_text, quote
@@ -74,12 +77,12 @@ def _validated(tool: str, model: type[Any], clean: dict[str, Any]) -> Any:
         raise InvalidArguments(tool, [problem]) from None
 
 
-SELECTION_ARGUMENTS = ("status", "task_type", "filters", "search")
+SELECTION_ARGUMENTS = ("status", "task_type", "filters", "search", "batch_id")
 
 
 def check_selection(checker: FilterChecker, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """The selecting arguments every task-selecting tool shares (status, task_type, filters, search), checked
-    and normalized; problems go to ``checker``."""
+    """The selecting arguments every task-selecting tool shares (status, task_type, filters, search,
+    batch_id), checked and normalized; problems go to ``checker``."""
     clean: dict[str, Any] = {}
     for name in SELECTION_ARGUMENTS:
         value = arguments.get(name)
@@ -92,6 +95,8 @@ def check_selection(checker: FilterChecker, arguments: Mapping[str, Any]) -> dic
                 clean[name] = checker.task_type(name, value)
             elif name == "filters":
                 clean[name] = checker.filters(name, value)
+            elif name == "batch_id":
+                clean[name] = checker.batch_id(name, value)
             else:
                 clean[name] = checker.text(name, value, 200)
     return clean
@@ -100,6 +105,9 @@ def check_selection(checker: FilterChecker, arguments: Mapping[str, Any]) -> dic
 def check_list_tasks(arguments: Mapping[str, Any]) -> ListTasksArguments:
     """Validate and normalize ``list_tasks`` arguments, or raise InvalidArguments."""
     checker = FilterChecker()
+    arguments = without_absent(arguments, ListTasksArguments)
+    if arguments.get("cursor") and as_int(arguments.get("offset"), from_text=True) == 0:
+        arguments.pop("offset")  # the start of the page, which the cursor already knows: no conflict
     _unknown_arguments("list_tasks", checker, arguments, ListTasksArguments.model_fields)
     clean = check_selection(checker, arguments)
     for name in ("sort", "limit", "offset", "cursor"):
@@ -173,6 +181,7 @@ def check_wait_for_task(
 ) -> WaitForTaskArguments:
     """Validate and normalize ``wait_for_task`` arguments, or raise InvalidArguments."""
     checker = FilterChecker()
+    arguments = without_absent(arguments, WaitForTaskArguments)
     _unknown_arguments("wait_for_task", checker, arguments, WaitForTaskArguments.model_fields)
     clean: dict[str, Any] = {"timeout_seconds": min(default_timeout, max_timeout)}
     _check_what_to_wait_on(checker, arguments, clean)
@@ -195,6 +204,7 @@ def check_wait_for_task(
 def check_triage_tasks(arguments: Mapping[str, Any], *, max_timeout: float) -> TriageTasksArguments:
     """Validate and normalize ``triage_tasks`` arguments, or raise InvalidArguments."""
     checker = FilterChecker()
+    arguments = without_absent(arguments, TriageTasksArguments)
     _unknown_arguments("triage_tasks", checker, arguments, TriageTasksArguments.model_fields)
     clean = check_selection(checker, arguments)
     if arguments.get("max_tasks") is not None:
@@ -229,7 +239,8 @@ def _task_id(checker: Checker, path: str, value: Any) -> str | None:
 
 
 def _check_what_to_wait_on(checker: FilterChecker, arguments: Mapping[str, Any], clean: dict[str, Any]) -> None:
-    """Exactly one of task_id, task_ids, or a selection (status/task_type/filters/search), and a fitting until."""
+    """Exactly one of task_id, task_ids, or a selection (status/task_type/filters/search/batch_id), and a fitting
+    until."""
     task_id = arguments.get("task_id")
     task_ids = checker.decode("task_ids", arguments["task_ids"]) if arguments.get("task_ids") is not None else None
     if task_ids is UNDECODED:
@@ -242,7 +253,7 @@ def _check_what_to_wait_on(checker: FilterChecker, arguments: Mapping[str, Any],
         checker.fail(
             "task_id",
             "is required: the id of the task to wait on (list_tasks shows ids); or task_ids for several tasks, "
-            'or status/task_type/filters/search with until "none_active".',
+            'or batch_id (or status/task_type/filters/search) with until "none_active".',
         )
     elif len(given) > 1:
         checker.fail(
@@ -279,7 +290,7 @@ def _check_task_ids(checker: Checker, task_ids: Any, clean: dict[str, Any]) -> N
         checker.fail(
             "task_ids",
             f"has {len(task_ids)} ids; at most {MAX_WAIT_TASK_IDS} per call. Split them, or wait on a "
-            'selection (e.g. filters on additional_data.batch_id) with until "none_active".',
+            'selection (e.g. batch_id) with until "none_active".',
         )
     else:
         ids = [_task_id(checker, f"task_ids[{i}]", value) for i, value in enumerate(task_ids)]

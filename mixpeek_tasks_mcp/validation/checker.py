@@ -13,6 +13,7 @@ from typing import Any
 
 from ..coerce import as_int
 from ..enums import SortDirection, TaskStatus, TaskType
+from ..models import MAX_BATCH_ID_CHARS
 from .problems import (
     MAX_ECHO,
     Problem,
@@ -37,6 +38,8 @@ from .vocabulary import (
 )
 
 UNDECODED = object()
+BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+"""What a batch id looks like (``btch_abc123``): one word of letters, digits, ``_ . : -``."""
 """What ``Checker.decode`` returns for a JSON text it refused."""
 
 
@@ -115,6 +118,26 @@ class Checker:
                 suggestions = " Did you mean " + " or ".join(repr(t) for t in containing[:3]) + "?"
         self.fail(path, f"{quote(value)} is not a task type.{suggestions} " + accepted(values_of(TaskType)))
         return None
+
+    def batch_id(self, path: str, value: Any) -> str | None:
+        """A batch id, as ``btch_...`` ids are written: one word, surrounding blanks (and quotes) dropped."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.fail(path, f"takes one batch id as a string (e.g. 'btch_abc123'), not {describe(value)}.")
+            return None
+        text = value[: MAX_BATCH_ID_CHARS + 1].strip().strip("\"'`").strip()
+        if len(value.strip()) > MAX_BATCH_ID_CHARS:
+            self.fail(path, f"is {len(value.strip())} characters long; a batch id has at most {MAX_BATCH_ID_CHARS}.")
+            return None
+        if not BATCH_ID.match(text):
+            self.fail(
+                path,
+                f"{quote(value)} is not a batch id (one word of letters, digits, _ . : -, e.g. 'btch_abc123'). "
+                "For several batches use filters with additional_data.batch_id and operator in.",
+            )
+            return None
+        return text
 
     # top-level scalars ------------------------------------------------------------------------------
     def bounded_int(self, path: str, value: Any, low: int, high: int, advice: str) -> int | None:

@@ -3,7 +3,9 @@
 A geometric backoff cannot give both few polls and a small detection delay (docs/benchmarks.md). But a tiered
 batch says how far it is (``current_tier``/``total_tiers``), and a queued task may say its ``queue_position``
 and ``estimated_wait_minutes``. From those over time this estimates when the task will finish (or start), and
-the poll schedule aims at that moment: evenly spaced steps no longer than the cap that land on it. An estimate
+the poll schedule aims at that moment: evenly spaced steps no longer than the cap that land on it, and never
+longer than the backoff's own next step: an estimate may bring a poll earlier, never later (a 7-minute queue
+estimate on a task that finished at 4 s once delayed its detection to 22 s). An estimate
 from tier boundaries seen between sparse polls tends to come early; once it has passed, the steps grow from a
 quarter of the time per tier (``LATE_START``), not from the floor: restarting at 1 s after every early estimate
 is what made aiming cost up to 8 more polls than the backoff (bench/estimate_bench.py, docs/benchmarks.md).
@@ -103,7 +105,9 @@ class FinishEstimator:
         return self.finish_estimate() or self._start
 
     def next_delay(self, now: float, backoff_delay: float) -> float:
-        """The delay before the next poll: aimed at the target when there is one, else ``backoff_delay``."""
+        """The delay before the next poll: aimed at the target when that comes sooner, never later than
+        ``backoff_delay`` (an estimate can be wrong; a queue that moves faster than it said must still be seen
+        on the backoff's schedule)."""
         target = self.target()
         if target is None:
             self._late_steps, self._aimed_at = 0, None
@@ -112,7 +116,7 @@ class FinishEstimator:
         if ahead >= MIN_ESTIMATE_AHEAD:
             self._late_steps, self._aimed_at = 0, target
             steps = math.ceil(ahead / self.cap)
-            return min(self.cap, max(self.floor, ahead / steps))
+            return min(backoff_delay, self.cap, max(self.floor, ahead / steps))
         # the estimate has passed: steps growing from a fraction of the time per tier, never beyond the cap
         start = max(self.floor, LATE_START * (self.per_tier() or 0.0))
         delay = min(self.cap, start * LATE_FACTOR**self._late_steps)

@@ -9,10 +9,7 @@ missing from the answer (to tell a 404), and groups whose API refused that filte
 Each group's check runs on its own: the loop does not wait for it, so a slow key (or a slow batch) delays only
 its own tasks, never another group's next check.
 
-Checks are background requests of their key's budget (budget/), owned by the session of their first watcher,
-so people's list calls go first and sessions take turns. A check waits for its budget as long as someone
-watches its tasks, never erring for it: a check whose entries lost every watcher while it waited is dropped
-unsent, and the wait the budget slowed hears how long (its ``note``).
+Checks are background requests of their key's budget, dropped unsent once nobody watches (``budgeted.py``).
 
 The loop is a task of the running event loop, started on first use; it ends when no entry is left. Entries
 live only while a subscription watches them: a finished, cancelled or disconnected wait leaves nothing behind.
@@ -31,11 +28,13 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ..budget import BudgetNote, Priority, RequestContext, RequestDropped, current_context
+from ..budget import BudgetNote, RequestDropped, current_context
 from ..client import Credentials, MixpeekError, TasksClient
-from ..clock import Clock
+from ..clock import Clock, wait_event
 from ..models import ListTasksRequest, TaskResponse
+from ..observability import hooks as observe
 from ..statuses import classify, is_final
+from .budgeted import check_context
 from .estimate import FinishEstimator
 from .schedule import Backoff, BackoffMemory
 
@@ -84,6 +83,9 @@ class Entry:
     attempt: int
     due: float
     estimator: FinishEstimator
+    backoff_due: float = 0.0
+    """When the plain backoff polls next: an estimate may bring ``due`` before it, never after it, and its own
+    extra polls do not advance it (so the backoff's schedule is the same with or without estimates)."""
     watchers: set[Subscription] = field(default_factory=set)
     last: Observation | None = None
     in_flight: bool = False
@@ -96,8 +98,7 @@ class PollerStats:
     get_requests: int = 0
     checks: int = 0
     batches: int = 0
-    dropped: int = 0
-    """Checks not sent because nobody watched their tasks any more by the time the budget allowed them."""
+    dropped: int = 0  # checks not sent: nobody watched their tasks any more when the budget allowed them
 
 
 class Subscription:
@@ -108,14 +109,11 @@ class Subscription:
         self.credentials = credentials
         self.deadline = deadline
         self.identity = credentials_identity(credentials)
-        caller = current_context()
-        self.owner = caller.owner
-        """The session the wait belongs to: its checks take their turn as that session's."""
-        self.note = caller.note or BudgetNote()
-        """Where checks for this wait record their budget waits (the wait's answer says so)."""
+        self.owner, self.note = current_context().owner, current_context().note or BudgetNote()  # budget/
         self.task_ids: set[str] = set()
         self.pending: dict[str, Observation] = {}
         self.polls = 0
+        self.trace_link = observe.trace_link()
         self._event = anyio.Event()
 
     def deliver(self, task_id: str, observation: Observation) -> None:
@@ -147,25 +145,10 @@ class Subscription:
     async def updates(self, until: float) -> dict[str, Observation]:
         """What arrived since the last call, waiting for something until the clock reaches ``until``."""
         if not self.pending:
-            await _wait_event(self._event, self.poller.clock, until - self.poller.clock.now())
+            await wait_event(self._event, self.poller.clock, until - self.poller.clock.now())
         self._event = anyio.Event()
         arrived, self.pending = self.pending, {}
         return arrived
-
-
-async def _wait_event(event: anyio.Event, clock: Clock, seconds: float) -> None:
-    """Wait for ``event`` at most ``seconds`` of ``clock`` time."""
-    if event.is_set() or seconds <= 0:
-        return
-    async with anyio.create_task_group() as group:
-
-        async def timer() -> None:
-            await clock.sleep(seconds)
-            group.cancel_scope.cancel()
-
-        group.start_soon(timer)
-        await event.wait()
-        group.cancel_scope.cancel()
 
 
 class Poller:
@@ -296,7 +279,7 @@ class Poller:
                         await self._wake.wait()
                         continue
                     if wait > 0:
-                        await _wait_event(self._wake, self.clock, wait)
+                        await wait_event(self._wake, self.clock, wait)
                         continue
                     for identity, entries in self._take_due():
                         checks.start_soon(self._check, identity, entries)
@@ -329,6 +312,7 @@ class Poller:
             for identity, entries in self._take_due():
                 group.start_soon(self._check, identity, entries)
 
+    @observe.poller_batch
     async def _check(self, identity: str, entries: list[Entry]) -> None:
         self.stats.batches += 1
         try:
@@ -336,42 +320,14 @@ class Poller:
                 await self._get_each(entries)
             else:
                 await self._list(identity, entries)
-        except RequestDropped:
-            self._dropped(entries)
+        except RequestDropped:  # every entry lost its watchers (and left the table) while it waited: none sent
+            self.stats.dropped += 1
         except Exception as exc:  # an upstream surprise becomes an observation, never a dead poller
             logger.warning("poll check failed: %s", type(exc).__name__)
             failure = MixpeekError(f"Checking the task failed unexpectedly ({type(exc).__name__}); will retry.")
             for entry in entries:
                 if entry.in_flight:
                     self._record(entry, Observation(None, failure, self.clock.now()))
-
-    def _dropped(self, entries: list[Entry]) -> None:
-        """Nobody watched these any more when the budget would have let the check go: nothing was sent."""
-        self.stats.dropped += 1
-        now = self.clock.now()
-        for entry in entries:
-            if entry.in_flight:
-                entry.in_flight, entry.due = False, now
-        self._wake.set()
-
-    @staticmethod
-    def _context(entries: list[Entry]) -> RequestContext:
-        """A background request on behalf of the entries' first watcher, wanted while anyone watches."""
-        owner = next((watcher.owner for entry in entries for watcher in entry.watchers), "")
-        return RequestContext(
-            priority=Priority.BACKGROUND,
-            owner=owner,
-            wanted=lambda: any(entry.watchers for entry in entries),
-            note=BudgetNote(),
-        )
-
-    @staticmethod
-    def _tell_waits(entries: list[Entry], context: RequestContext) -> None:
-        note = context.note
-        if note is None or note.waited <= 0:
-            return
-        for watcher in {watcher for entry in entries for watcher in entry.watchers}:
-            watcher.note.add(note.waited, note.limit_text)
 
     def _deadline(self, entries: list[Entry]) -> float | None:
         deadlines = [watcher.deadline for entry in entries for watcher in entry.watchers]
@@ -383,8 +339,7 @@ class Poller:
                 group.start_soon(self._get, entry)
 
     async def _get(self, entry: Entry) -> None:
-        context = self._context([entry])
-        fetched = 0
+        context, fetched = check_context([entry]), 0
 
         async def fetch() -> TaskResponse:
             nonlocal fetched
@@ -399,15 +354,12 @@ class Poller:
                 fetch() if shared is None else shared.check(identity, entry.task_id, entry.interval / 2, fetch)
             )
         except RequestDropped:
-            self._dropped([entry])
-            return
+            self.stats.dropped += 1
         except MixpeekError as error:
             self.stats.get_requests += fetched
-            self._tell_waits([entry], context)
             self._record(entry, Observation(None, error, self.clock.now()))
         else:
-            self.stats.get_requests += fetched
-            self._tell_waits([entry], context)
+            self.stats.get_requests += fetched  # not when another replica's observation answered
             self._record(entry, Observation(task, None, self.clock.now()))
 
     async def _list(self, identity: str, entries: list[Entry]) -> None:
@@ -415,14 +367,12 @@ class Poller:
         request = ListTasksRequest.model_validate(
             {"filters": {"AND": [{"field": "task_id", "operator": "in", "value": ids}]}}
         )
-        context = self._context(entries)
+        self.stats.list_requests += 1
         try:
             response = await self.client.list_tasks(
-                request, credentials=entries[0].credentials, limit=len(ids), offset=0, context=context
+                request, credentials=entries[0].credentials, limit=len(ids), offset=0, context=check_context(entries)
             )
         except MixpeekError as error:
-            self.stats.list_requests += 1
-            self._tell_waits(entries, context)
             if error.status in REFUSED_FILTER_STATUSES:
                 logger.warning("Mixpeek refused list filtering on task_id (HTTP %s): polling with GETs", error.status)
                 self._get_only[identity] = None
@@ -433,8 +383,6 @@ class Poller:
             for entry in entries:
                 self._record(entry, Observation(None, error, self.clock.now()))
             return
-        self.stats.list_requests += 1
-        self._tell_waits(entries, context)
         at = self.clock.now()
         found = {task.task_id: task for task in response.results}
         missing = [entry for entry in entries if entry.task_id not in found]
@@ -455,10 +403,14 @@ class Poller:
         else:
             if observation.task is not None:
                 entry.estimator.observe(observation.task, now)
-            delay = entry.estimator.next_delay(now, self.backoff.delay(entry.attempt, self.rng))
-            entry.attempt += 1
-            entry.interval = delay
-            entry.due = now + delay
+            if now >= entry.backoff_due - self.window:  # the backoff's own poll (or one coalesced with it)
+                # from its own due time when checked early with others: the backoff's grid, with or without aims
+                entry.backoff_due = max(now, entry.backoff_due) + self.backoff.delay(entry.attempt, self.rng)
+                entry.attempt += 1
+            # the estimate may bring the next poll earlier than the backoff's, never later
+            backoff = entry.backoff_due - now
+            entry.interval = min(backoff, entry.estimator.next_delay(now, backoff))
+            entry.due = now + entry.interval
             self._reschedule_deadlines(entry, now)
         for watcher in list(entry.watchers):
             watcher.deliver(entry.task_id, observation)

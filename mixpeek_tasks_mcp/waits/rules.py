@@ -1,4 +1,5 @@
-"""When an observation ends a wait, and with what outcome: the rules every wait shares.
+"""When an observation ends a wait, with what outcome, and when the task really finished: the rules every
+wait shares.
 
 The poller's waits (``follow.py``) and subscriptions apply these, so "finished", "failed" and "worth polling
 through" mean the same everywhere.
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from ..client import MissingApiKeyError, MixpeekError, TaskNotFoundError
+from ..coerce import as_time
 from ..models import TaskResponse
 from ..statuses import StatusClass, classify, is_final
 
@@ -21,8 +24,6 @@ class WaitOutcome:
     polls: int
     waited: float
     last_error: str | None = None
-    next_attempt: int = 0
-    """Where the backoff had got to: a follow-up wait on the same task can resume from here."""
 
 
 def outcome_of(status_class: StatusClass) -> str:
@@ -47,3 +48,30 @@ def is_transient(error: MixpeekError) -> bool:
     if isinstance(error, TaskNotFoundError | MissingApiKeyError):
         return False
     return error.status is None or error.status == 429 or error.status >= 500
+
+
+FINISHED_CLASSES = frozenset({StatusClass.SUCCESS, StatusClass.PARTIAL, StatusClass.FAILURE})
+"""Stalled tasks (DRAFT, SKIPPED, entity statuses) end a wait, but they have not finished: no finish time."""
+FINISH_TIME_KEYS = ("finished_at", "completed_at", "ended_at")
+"""Where an API may say when a task finished; without them, ``updated_at`` of a finished task (its last
+change is the one that finished it)."""
+
+
+def finish_time(task: TaskResponse) -> datetime | None:
+    """When the task finished, from the API's own timestamps; None while it runs or when the API gives none.
+
+    "Seen finished after 0.1 s" says when a wait looked, not when the task finished: this is the other half."""
+    if classify(task.status) not in FINISHED_CLASSES:
+        return None
+    extra = task.model_extra or {}
+    data = task.additional_data or {}
+    for key in FINISH_TIME_KEYS:
+        moment = as_time(extra.get(key)) or as_time(data.get(key))
+        if moment is not None:
+            return moment
+    return as_time(extra.get("updated_at"))
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO-8601 UTC to the second (``2026-12-02T06:10:00Z``), as finished_at is given."""
+    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

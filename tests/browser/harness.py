@@ -81,6 +81,19 @@ class Board:
     requests: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    """Uncaught exceptions and console errors of the host page and the app's frame: any one fails the test."""
+    expected_errors: list[str] = field(default_factory=list)
+    """Substrings of errors a test causes on purpose (e.g. a blocked request it makes to prove the blocking)."""
+
+    def unexpected_errors(self) -> list[str]:
+        return [error for error in self.errors if not any(part in error for part in self.expected_errors)]
+
+    async def resize(self, width: int) -> None:
+        """The host's container becomes ``width`` px wide (the app is told through its host context)."""
+        await self.page.set_viewport_size({"width": width + 40, "height": 3000})
+        await self.page.evaluate("w => window.resizeHost(w)", width)
+        await self.page.wait_for_timeout(150)
 
     async def tool_input(self, arguments: dict[str, Any]) -> None:
         await self.page.evaluate("p => window.bridge.sendToolInput(p)", {"arguments": arguments})
@@ -149,6 +162,7 @@ async def board(
         await context.expose_function("mcpCall", mcp_call)
         context.on("request", lambda request: harness.requests.append(request.url))
         page.on("dialog", lambda dialog: harness.dialogs.append(dialog.message))
+        watch_errors(page, harness.errors)
         await page.goto(HOST_URL)
         await page.evaluate(
             "args => window.startHost(args)",
@@ -156,6 +170,31 @@ async def board(
         )
         try:
             yield harness
+            await page.wait_for_timeout(100)  # errors of the last render arrive asynchronously
+            assert harness.unexpected_errors() == [], "the page logged errors"
+        finally:
+            await context.close()
+
+
+def watch_errors(page: Page, errors: list[str]) -> None:
+    """Collect every uncaught exception and console error of the page and its frames."""
+    page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
+    page.on(
+        "console",
+        lambda message: errors.append(f"console.{message.type}: {message.text}") if message.type == "error" else None,
+    )
+
+
+@asynccontextmanager
+async def bare_page(theme: str = "light", width: int = 760) -> AsyncIterator[tuple[Page, list[str]]]:
+    """A page that is no MCP Apps host, with its errors collected (the board opened on its own)."""
+    async with browser() as chromium:
+        context = await chromium.new_context(viewport={"width": width, "height": 1200}, color_scheme=theme)
+        page = await context.new_page()
+        errors: list[str] = []
+        watch_errors(page, errors)
+        try:
+            yield page, errors
         finally:
             await context.close()
 

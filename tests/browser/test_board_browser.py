@@ -70,6 +70,7 @@ async def test_error_texts_from_the_api_render_as_text(sandbox: RunningSandbox, 
         assert await harness.page.evaluate("window.pwned") is None
         assert harness.dialogs == [] and offsite(harness) == []
         # The recorder sees what would leave the page: a request from the host page is caught and blocked.
+        harness.expected_errors.append("net::ERR_FAILED")  # the blocked probe below, made on purpose
         await harness.page.evaluate("fetch('https://example.com/probe').catch(() => null)")
         await harness.page.wait_for_timeout(200)
         assert offsite(harness) == ["https://example.com/probe"]

@@ -17,6 +17,7 @@ from mixpeek_tasks_mcp.budget import (
     RequestDropped,
 )
 from mixpeek_tasks_mcp.budget.adaptive import DECREASE_FACTOR
+from mixpeek_tasks_mcp.budget.hooks import BudgetHooks
 from mixpeek_tasks_mcp.budget.key import LATENCY_MARGIN, KeyBudget
 from mixpeek_tasks_mcp.budget.learned import RateLimitAdvice, read_advice, window_seconds
 from mixpeek_tasks_mcp.clock import FakeClock
@@ -242,3 +243,44 @@ def test_headers_are_read_as_numbers_and_nonsense_is_ignored() -> None:
     assert advice == RateLimitAdvice(limit=600, window=60.0, remaining=12, reset_in=30.0)
     assert read_advice({"x-ratelimit-limit": "lots", "x-ratelimit-remaining": "-3"}, wall_now=0).empty
     assert window_seconds("1m") == 60 and window_seconds("90s") == 90 and window_seconds("soon") is None
+
+
+async def test_under_a_ceiling_the_apis_count_only_ever_takes_room_away() -> None:
+    budgets, clock = table(ceiling=10)
+    budget = budgets.for_key("sk_a")
+    await send(budget, advice=advertised(600, remaining=500))  # others used 99 of the key's 600: plenty left
+    start = clock.now()
+    for _ in range(9):
+        await budget.acquire(INTERACTIVE, None)
+    assert clock.now() == start, "the ceiling's 10, not the API's count of other processes' requests"
+    other = budgets.for_key("sk_b")
+    await send(other, advice=advertised(600, remaining=2))  # the key is nearly used up elsewhere
+    for _ in range(2):
+        await other.acquire(INTERACTIVE, None)
+    assert clock.now() == start
+    await other.acquire(INTERACTIVE, None)
+    assert clock.now() > start, "only the two the API said were left went at once"
+
+
+async def test_hooks_hear_waits_learned_limits_and_429s_and_a_failing_hook_breaks_nothing() -> None:
+    clock = FakeClock(0.0)
+    heard: list[tuple[object, ...]] = []
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("metrics are down")
+
+    hooks = BudgetHooks(
+        on_wait=[lambda key, priority, seconds: heard.append(("wait", key, priority, seconds)), broken],
+        on_learned=[lambda key, per_minute, source: heard.append(("learned", key, per_minute, source))],
+        on_throttled=[lambda key: heard.append(("429", key)), broken],
+    )
+    budgets = KeyBudgets(BudgetPolicy(), clock, hooks=hooks)
+    budget = budgets.for_key("sk_secret_key_value")
+    await send(budget, advice=advertised(2, remaining=0, reset_in=10))
+    await send(budget, status=429, retry_after=3.0)
+    kinds = [event[0] for event in heard]
+    assert kinds == ["learned", "wait", "429"], heard
+    assert all("sk_secret" not in str(event) for event in heard), "hooks get the fingerprint, never the key"
+    snapshot = budgets.snapshot()
+    assert snapshot[0]["per_minute"] == 2 and snapshot[0]["throttled"] == 1
+    assert "sk_secret" not in str(snapshot)

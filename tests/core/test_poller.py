@@ -65,8 +65,9 @@ def test_the_estimator_aims_at_the_finish_from_tier_progress() -> None:
     estimator.observe(tiered("IN_PROGRESS", 0), 10.0)  # tier 0 started ~5
     estimator.observe(tiered("IN_PROGRESS", 1), 20.0)  # tier 1 started ~15: 10 s a tier
     assert estimator.finish_estimate() == pytest.approx(45.0)
-    assert estimator.next_delay(20.0, 3.0) == pytest.approx(25.0)  # one step, landing on the finish
-    assert estimator.next_delay(40.0, 3.0) == pytest.approx(5.0)
+    assert estimator.next_delay(20.0, 30.0) == pytest.approx(25.0)  # one step, landing on the finish
+    assert estimator.next_delay(20.0, 3.0) == pytest.approx(3.0)  # never later than the backoff's next poll
+    assert estimator.next_delay(40.0, 30.0) == pytest.approx(5.0)
     assert estimator.per_tier() == pytest.approx(10.0)
     delays = [estimator.next_delay(46.0 + i, 30.0) for i in range(3)]
     # late: steps growing from LATE_START of the time per tier (2.5 s), not from the 1 s floor
@@ -92,7 +93,8 @@ def test_far_estimates_are_reached_in_steps_no_longer_than_the_cap() -> None:
     estimator.observe(tiered("IN_PROGRESS", 0), 100.0)
     estimator.observe(tiered("IN_PROGRESS", 1), 200.0)
     assert estimator.finish_estimate() == pytest.approx(450.0)
-    assert estimator.next_delay(200.0, 1.0) == pytest.approx(250.0 / 9)
+    assert estimator.next_delay(200.0, 30.0) == pytest.approx(250.0 / 9)
+    assert estimator.next_delay(200.0, 1.0) == pytest.approx(1.0)
 
 
 async def settle(turns: int) -> None:

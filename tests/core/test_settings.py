@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,6 +39,7 @@ def test_blank_key_means_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"MIXPEEK_PORT": "abc"}, "port"),
         ({"MIXPEEK_API_BASE": "ftp://x"}, "api_base"),
         ({"MIXPEEK_ALLOWED_HOSTS": "[oops"}, "allowed_hosts"),
+        ({"MIXPEEK_SCHEMA_PROFILE": "strict"}, "schema_profile"),
     ],
 )
 def test_bad_configuration_is_a_clear_refusal_not_a_traceback(env: dict[str, str], fragment: str) -> None:
@@ -51,3 +53,23 @@ def test_bad_configuration_is_a_clear_refusal_not_a_traceback(env: dict[str, str
     assert result.returncode == 2
     assert "invalid configuration" in result.stderr and fragment in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_the_schema_profile_is_a_setting_and_a_flag(how: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIXPEEK_")}
+    args = ["schema"]
+    if how == "flag":
+        args += ["--schema-profile", "openai-strict"]
+    else:
+        env["MIXPEEK_SCHEMA_PROFILE"] = "openai-strict"
+    result = subprocess.run(
+        [sys.executable, "-m", "mixpeek_tasks_mcp", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    tools = json.loads(result.stdout)
+    assert {tool["name"] for tool in tools} >= {"list_tasks", "triage_tasks", "wait_for_task"}
+    for tool in tools:
+        schema = tool["inputSchema"]
+        assert schema["additionalProperties"] is False
+        assert set(schema["required"]) == set(schema["properties"])

@@ -154,10 +154,7 @@ async def test_prompt_arguments_become_the_tool_arguments(settings: Settings) ->
     assert bucket == {"field": "additional_data.bucket_id", "operator": "eq", "value": "bkt_a"}
     [(tool, watch_call)] = literal_calls(getattr(watch.messages[0].content, "text", ""))
     assert tool == "wait_for_task"
-    assert watch_call == {
-        "filters": {"AND": [{"field": "additional_data.batch_id", "operator": "eq", "value": "btch_x"}]},
-        "until": "none_active",
-    }
+    assert watch_call == {"batch_id": "btch_x", "until": "none_active"}
     [(_, ids_call)] = literal_calls(getattr(ids.messages[0].content, "text", ""))
     assert ids_call == {"task_ids": ["t1", "t2"], "until": "any"}
 

@@ -23,7 +23,12 @@ async def test_the_tools_answer_over_stdio(sandbox: RunningSandbox) -> None:
         init = await client.initialize()
         assert init.server_info.name == "mixpeek-tasks-mcp"
         tools = await client.list_tools()
-        assert sorted(tool.name for tool in tools.tools) == ["list_tasks", "triage_tasks", "wait_for_task"]
+        assert sorted(tool.name for tool in tools.tools) == [
+            "inspect_batch",
+            "list_tasks",
+            "triage_tasks",
+            "wait_for_task",
+        ]
         triaged = await client.call_tool("triage_tasks", {"max_tasks": 150})
         assert not triaged.is_error and "Scanned " in text_of(triaged)
         assert triaged.structured_content is not None and triaged.structured_content["groups"]

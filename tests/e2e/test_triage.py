@@ -18,7 +18,11 @@ from pydantic import SecretStr
 
 from mixpeek_tasks_mcp.client import TasksClient
 from mixpeek_tasks_mcp.clock import FakeClock
+from mixpeek_tasks_mcp.enums import TaskStatus, TaskType
 from mixpeek_tasks_mcp.sandbox import RunningSandbox, SandboxConfig, running_sandbox
+from mixpeek_tasks_mcp.sandbox.failures import FAMILIES as SANDBOX_FAMILIES
+from mixpeek_tasks_mcp.sandbox.failures import family_of
+from mixpeek_tasks_mcp.sandbox.generator import make_task, new_world
 from mixpeek_tasks_mcp.server import build_server
 from mixpeek_tasks_mcp.settings import Settings
 from mixpeek_tasks_mcp.tools import AppState
@@ -134,8 +138,13 @@ async def test_groups_known_families_exactly_and_each_drill_down_lists_its_group
     assert f"Scanned {problem_total} of {problem_total} matching tasks" in text
     groups = result["groups"]
     by_count = sorted((group["count"] for group in groups), reverse=True)
-    expected = sorted([count for count, _, _ in FAMILIES.values()] + [CANCELED_WITHOUT_TEXT] + [1] * 3, reverse=True)
+    expected = sorted([count for count, _, _ in FAMILIES.values()] + [1] * 3, reverse=True)
     assert by_count == expected, [group["signature"] for group in groups]
+    # canceled without an error is no failure cause: counted apart, with its own call
+    assert result["canceled_without_error"] == CANCELED_WITHOUT_TEXT
+    assert result["with_error"] == problem_total - CANCELED_WITHOUT_TEXT
+    assert f"{CANCELED_WITHOUT_TEXT} canceled, no error given (not a failure cause): list_tasks " in text
+    assert all("CANCELED" not in group["statuses"] for group in groups)
     size = next(group for group in groups if group["count"] == 40)
     assert size["signature"] == "Object <id> exceeds the 2 GiB size limit (<size>)"
     assert size["statuses"] == {"FAILED": 40} and len(size["example_task_ids"]) == 3
@@ -151,6 +160,10 @@ async def test_groups_known_families_exactly_and_each_drill_down_lists_its_group
             assert not listed.is_error, text_of(listed)
             assert listed.structured_content is not None
             assert listed.structured_content["pagination"]["total"] == group["count"], (group["signature"], call)
+        canceled = await client.call_tool("list_tasks", result["canceled_list_call"])
+        assert canceled.structured_content is not None
+        assert canceled.structured_content["pagination"]["total"] == CANCELED_WITHOUT_TEXT
+        assert {task["status"] for task in canceled.structured_content["tasks"]} == {"CANCELED"}
 
 
 async def test_max_tasks_coverage_is_stated_as_partial_with_a_call_to_scan_further(
@@ -387,3 +400,138 @@ async def test_without_timestamps_triage_says_what_it_cannot_tell() -> None:
     assert result["stuck_note"].startswith(f"{result['active']} of {result['active']} active tasks could not be judged")
     assert "no created_at/updated_at" in text
     assert all("first_seen" not in group for group in result["groups"])
+
+
+# ---- every drill-down of every sandbox family -------------------------------------------------------------------
+CANCELED_QUIETLY = 12
+CANCELED_WITH_TEXT = "Canceled by user request"
+STATUS_SCANS = ("FAILED", "COMPLETED_WITH_ERRORS", "INTERRUPTED", "CANCELED")
+
+
+def _sandbox_family_tasks() -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """Tasks of every failure family of the sandbox (sizes 3 to 25, so ranks differ), as the generator makes them:
+    digitless raysubmit_ ids, snake_case pipeline names, a bare "boom", partial failures with their counts."""
+    rng = random.Random(17)
+    world = new_world(17)
+    start = datetime.now(UTC) - timedelta(days=3)
+    docs: list[dict[str, Any]] = []
+    by_family: dict[str, list[dict[str, Any]]] = {}
+    for index, family in enumerate(SANDBOX_FAMILIES):
+        status = sorted(family.statuses, key=lambda status: status.value)[0]
+        types = sorted(family.task_types or [TaskType.THUMBNAIL], key=lambda kind: kind.value)
+        for number in range(3 + (index * 7) % 23):
+            doc = make_task(rng, world, types[number % len(types)], status, family=family)
+            docs.append(doc)
+            by_family.setdefault(family.name, []).append(doc)
+    for number in range(CANCELED_QUIETLY + 2):
+        doc = make_task(rng, world, TaskType.API_BUCKETS_BATCHES_PROCESS, TaskStatus.CANCELED)
+        if number >= CANCELED_QUIETLY:
+            doc["error"] = CANCELED_WITH_TEXT
+        docs.append(doc)
+    for doc in docs + [make_task(rng, world, TaskType.THUMBNAIL, TaskStatus.COMPLETED) for _ in range(20)]:
+        doc["created_at"] = (start + timedelta(minutes=rng.randint(0, 4000))).isoformat()
+    rng.shuffle(docs)
+    return docs, by_family
+
+
+@pytest.fixture(scope="module")
+def sandbox_families() -> Iterator[tuple[RunningSandbox, dict[str, list[dict[str, Any]]]]]:
+    config = SandboxConfig(port=0, api_keys=[SECRET_KEY], tasks=0, simulate=False)
+    docs, by_family = _sandbox_family_tasks()
+    with running_sandbox(config) as running:
+        running.create_tasks(docs)
+        yield running, by_family
+
+
+async def _drill_down_totals(settings: Settings, result: dict[str, Any]) -> dict[str, int]:
+    """Run every group's list_tasks call (and the canceled one): the total each reports, by signature."""
+    totals: dict[str, int] = {}
+    calls = [(group["signature"], group["list_call"]) for group in result["groups"]]
+    if result.get("canceled_list_call"):
+        calls.append(("(canceled, no error)", result["canceled_list_call"]))
+    async with session(settings) as client:
+        for signature, call in calls:
+            assert call is not None, f"no drill-down call for {signature!r}"
+            listed = await client.call_tool("list_tasks", call)
+            assert not listed.is_error, text_of(listed)
+            assert listed.structured_content is not None
+            totals[signature] = listed.structured_content["pagination"]["total"]
+    return totals
+
+
+def _expected_totals(result: dict[str, Any]) -> dict[str, int]:
+    expected = {group["signature"]: group["count"] for group in result["groups"]}
+    if result.get("canceled_list_call"):
+        expected["(canceled, no error)"] = result["canceled_without_error"]
+    return expected
+
+
+async def test_every_drill_down_of_every_sandbox_family_lists_exactly_its_group(
+    sandbox_families: tuple[RunningSandbox, dict[str, list[dict[str, Any]]]],
+) -> None:
+    """Each failure family of the sandbox is one group, whatever its ids look like, and every group's call
+    (contains, eq or in) lists exactly the group's count: in the default scan and in one scan per status."""
+    running, by_family = sandbox_families
+    settings = sandbox_settings(running.base_url, max_retries=0)
+    seen: dict[str, int] = {}
+    for arguments in [{}, *({"status": status} for status in STATUS_SCANS)]:
+        _, result, _ = await _call(settings, arguments)
+        assert result["stopped_because"] == "all", arguments
+        assert await _drill_down_totals(settings, result) == _expected_totals(result), arguments
+        if "status" not in arguments:
+            assert result["more_groups"] > 0, "more causes than groups shown: the default scan shows the largest"
+            continue
+        assert result["more_groups"] == 0, (arguments, [group["signature"] for group in result["groups"]])
+        for group in result["groups"]:
+            family = family_of(group["sample_error"])
+            if group["sample_error"] == CANCELED_WITH_TEXT:
+                family = "canceled_with_text"
+            assert family is not None and family not in seen, (group["signature"], family)
+            seen[family] = group["count"]
+    assert seen == {
+        **{name: len(docs) for name, docs in by_family.items()},
+        "canceled_with_text": 2,
+    }, "every family one group, of its size"
+
+
+async def test_canceled_tasks_without_an_error_are_counted_apart_from_the_causes(
+    sandbox_families: tuple[RunningSandbox, dict[str, list[dict[str, Any]]]],
+) -> None:
+    running, _ = sandbox_families
+    settings = sandbox_settings(running.base_url, max_retries=0)
+    text, result, _ = await _call(settings, {"status": "CANCELED"})
+    assert result["scanned"] == CANCELED_QUIETLY + 2
+    assert result["canceled_without_error"] == CANCELED_QUIETLY and result["with_error"] == 2
+    assert [(group["signature"], group["count"]) for group in result["groups"]] == [(CANCELED_WITH_TEXT, 2)]
+    assert f"{CANCELED_QUIETLY} canceled, no error given (not a failure cause)" in text
+    assert "2 tasks failed or carry an error, in 1 group" in text
+    _, default, _ = await _call(settings, {})
+    assert default["canceled_without_error"] == CANCELED_QUIETLY
+    assert all(group["signature"] != "(no error text)" for group in default["groups"]), "no failure cause"
+
+
+async def test_partial_failures_say_how_many_documents_failed(
+    sandbox_families: tuple[RunningSandbox, dict[str, list[dict[str, Any]]]],
+) -> None:
+    running, by_family = sandbox_families
+    settings = sandbox_settings(running.base_url, max_retries=0)
+    text, result, _ = await _call(settings, {"status": "COMPLETED_WITH_ERRORS"})
+    partial = [family.name for family in SANDBOX_FAMILIES if TaskStatus.COMPLETED_WITH_ERRORS in family.statuses]
+    assert len(result["groups"]) == len(partial) >= 2
+    for group in result["groups"]:
+        docs = by_family[str(family_of(group["sample_error"]))]
+        failed = sum(doc["additional_data"]["failed_object_count"] for doc in docs)
+        processed = sum(doc["additional_data"]["object_count"] for doc in docs)
+        assert (group["failed_documents"], group["documents_of"]) == (failed, processed), group["signature"]
+        assert group["documents_reported_by"] == group["count"] == len(docs)
+        assert f"   {failed:,} of {processed:,} documents failed\n" in text + "\n"
+    _, failed_only, _ = await _call(settings, {"status": "FAILED"})
+    assert all("failed_documents" not in group for group in failed_only["groups"]), "only where the API gives it"
+
+
+async def test_every_drill_down_on_generated_data_lists_exactly_its_group(generated_settings: Settings) -> None:
+    """The generated sandbox (families, one-offs, bursts, canceled tasks): every shown group of every scan."""
+    for arguments in [{"max_tasks": 10_000}, *({"status": status, "max_tasks": 10_000} for status in STATUS_SCANS)]:
+        _, result, _ = await _call(generated_settings, arguments)
+        assert result["stopped_because"] == "all"
+        assert await _drill_down_totals(generated_settings, result) == _expected_totals(result), arguments

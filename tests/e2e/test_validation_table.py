@@ -117,7 +117,13 @@ REFUSED: list[tuple[str, str, dict[str, Any], list[str]]] = [
         {"filters": {"AND": [{"AND": [{"AND": [{"AND": [{"AND": [{"AND": [cond]}]}]}]}]}]}},
         ["filters.AND[0].AND[0].AND[0].AND[0].AND[0]:", "nested 6 levels", "most is 5"],
     ),
-    ("empty AND", "list_tasks", {"filters": {"AND": []}}, ["filters.AND:", "empty list"]),
+    (
+        "only empty lists, case_sensitive set",
+        "list_tasks",
+        {"filters": {"AND": [], "OR": [], "case_sensitive": True}},
+        ["filters:", "has no conditions"],
+    ),
+    ("offset with a cursor, a null beside", "list_tasks", {"offset": 5, "cursor": "abc", "sort": None}, ["not both"]),
     ("AND as text", "list_tasks", {"filters": {"AND": "status=FAILED"}}, ["filters.AND:", "must be a list"]),
     ("string item", "list_tasks", {"filters": {"AND": ["status=FAILED"]}}, ["filters.AND[0]:", "condition object"]),
     (
@@ -204,6 +210,11 @@ NORMALIZED: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {"filters": {"AND": [{"field": "additional_data.object_count", "operator": "gte", "value": 10}]}},
     ),
     ("sort as text", {"sort": "-created_at"}, {"sort": {"field": "created_at", "direction": "desc"}}),
+    (
+        "empty groups beside a filled one (a strict-mode model fills every key)",
+        {"filters": {"AND": [{**cond, "operator": None}], "OR": [], "NOT": [], "case_sensitive": None}},
+        {"filters": {"AND": [cond]}},
+    ),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -89,6 +90,9 @@ async def test_until_any_returns_at_the_first_finished(sandbox: RunningSandbox, 
     assert structured is not None, text_of(result)
     assert structured["outcome"] == "any_finished"
     assert structured["counts"]["failure"] == 1 and structured["counts"]["running"] == 2
+    running = [ids[0], ids[2]]
+    assert structured["next_call"] == {"task_ids": running, "until": "any", "timeout_seconds": 20}
+    assert f"call wait_for_task {json.dumps(structured['next_call'])}" in text_of(result)
 
 
 async def test_budget_running_out_gives_the_call_for_the_unfinished(

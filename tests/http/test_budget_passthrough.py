@@ -43,14 +43,15 @@ async def test_a_throttled_tenant_never_holds_up_another_tenants_lists(
         for _ in range(3)
     ]
     b_results = []
-    stop = anyio.Event()
+    stop, full = anyio.Event(), anyio.Event()
 
     async def another_process_drains_a() -> None:
         """Someone else uses key A flat out, so every request of A's meets a full window."""
         headers = {"Authorization": f"Bearer {A_KEY}", "User-Agent": "drainer"}
         async with httpx2.AsyncClient(base_url=sandbox.base_url, headers=headers) as http:
             while not stop.is_set():
-                await http.post("/v1/tasks/list", params={"limit": "1"}, json={})
+                if (await http.post("/v1/tasks/list", params={"limit": "1"}, json={})).status_code == 429:
+                    full.set()
                 await anyio.sleep(0.05)
 
     async def tenant_a() -> None:
@@ -72,7 +73,7 @@ async def test_a_throttled_tenant_never_holds_up_another_tenants_lists(
     with anyio.fail_after(90):
         async with anyio.create_task_group() as group:
             group.start_soon(another_process_drains_a)
-            await anyio.sleep(1.0)  # A's window is full before either tenant starts
+            await full.wait()  # A's window is full before either tenant starts
             async with anyio.create_task_group() as tenants:
                 tenants.start_soon(tenant_a)
                 tenants.start_soon(tenant_b)
@@ -80,7 +81,9 @@ async def test_a_throttled_tenant_never_holds_up_another_tenants_lists(
     ours = [entry for entry in api_requests(sandbox) if entry.get("user_agent") != "drainer"]
     a_sent = [entry for entry in ours if entry["key_fingerprint"] == fingerprint(A_KEY)]
     b_sent = [entry for entry in ours if entry["key_fingerprint"] == fingerprint(B_KEY)]
-    assert a_sent and all(entry["status"] == 429 for entry in a_sent), "A met nothing but 429s"
+    # A was refused (a request of A's sent right as a slot of its window frees may still win it: a race with
+    # the drainer, not a property of the server)
+    assert any(entry["status"] == 429 for entry in a_sent), "A was throttled"
     assert [result.is_error for result in b_results] == [False] * B_CALLS
     texts = [" ".join(getattr(block, "text", "") for block in result.content) for result in b_results]
     assert not any("request budget" in text for text in texts), "B never waited on A's pause"

@@ -94,7 +94,12 @@ def _stdio(sandbox_args: list[str]) -> list[str]:
 
 def test_inspector_stdio_with_builtin_sandbox(npm_bin: Path) -> None:
     tools = inspector(npm_bin, *_stdio(["--sandbox"]), "--method", "tools/list", "--strict")
-    assert sorted(tool["name"] for tool in tools["tools"]) == ["list_tasks", "triage_tasks", "wait_for_task"]
+    assert sorted(tool["name"] for tool in tools["tools"]) == [
+        "inspect_batch",
+        "list_tasks",
+        "triage_tasks",
+        "wait_for_task",
+    ]
     result = inspector(
         npm_bin, *_stdio(["--sandbox"]), "--method", "tools/call", "--tool-name", "list_tasks", "--tool-arg", "limit=3"
     )
@@ -151,7 +156,12 @@ def test_inspector_http_lists_and_calls_both_tools(npm_bin: Path, sandbox: Runni
     transport = "http" if http_server.path == "/mcp" else "sse"
     target = [http_server.url, "--transport", transport, "--header", f"Authorization: Bearer {TOKEN}"]
     tools = inspector(npm_bin, *target, "--method", "tools/list", "--strict")
-    assert sorted(tool["name"] for tool in tools["tools"]) == ["list_tasks", "triage_tasks", "wait_for_task"]
+    assert sorted(tool["name"] for tool in tools["tools"]) == [
+        "inspect_batch",
+        "list_tasks",
+        "triage_tasks",
+        "wait_for_task",
+    ]
     listed = inspector(npm_bin, *target, "--method", "tools/call", "--tool-name", "list_tasks", "--tool-arg", "limit=3")
     assert len(listed["structuredContent"]["tasks"]) == 3
     waited = inspector(

@@ -39,7 +39,12 @@ async def test_tools_list_list_tasks_and_triage_tasks(serve: ServeFactory, mode:
     with anyio.fail_after(BOUND):
         async with mcp_session(server.url) as session:
             tools = await session.list_tools()
-            assert sorted(tool.name for tool in tools.tools) == ["list_tasks", "triage_tasks", "wait_for_task"]
+            assert sorted(tool.name for tool in tools.tools) == [
+                "inspect_batch",
+                "list_tasks",
+                "triage_tasks",
+                "wait_for_task",
+            ]
             result = await session.call_tool("list_tasks", {"limit": 3})
             triaged = await session.call_tool("triage_tasks", {}, progress_callback=on_progress)
     assert not result.is_error, result.content

@@ -22,7 +22,7 @@ from .conftest import API_KEY, HttpServer
 pytestmark = pytest.mark.anyio
 
 BOUND = 60.0  # seconds any one session may take before the test fails (start-up included)
-TOOLS = ["list_tasks", "triage_tasks", "wait_for_task"]
+TOOLS = ["inspect_batch", "list_tasks", "triage_tasks", "wait_for_task"]
 
 
 def _pinned_mcp_remote() -> Path | None:

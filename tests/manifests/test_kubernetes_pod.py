@@ -73,7 +73,9 @@ def test_resources_and_probes() -> None:
     resources = container()["resources"]
     for kind in ("requests", "limits"):
         assert {"cpu", "memory"} <= set(resources[kind])
-    (port,) = container()["ports"]
+    ports = {port["name"]: port for port in container()["ports"]}
+    assert set(ports) == {"http", "metrics"}
+    port = ports["http"]
     assert port["containerPort"] == int(_config()["MIXPEEK_PORT"])
     assert container()["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
     assert container()["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
@@ -99,7 +101,20 @@ def test_network_policy_allows_dns_and_https_out_and_the_mcp_port_in() -> None:
     assert out == {(53, "UDP"), (53, "TCP"), (443, "TCP")}
     assert all("to" not in rule or rule["to"] for rule in policy["egress"])
     into = {(p["port"], p["protocol"]) for rule in policy["ingress"] for p in rule["ports"]}
-    assert into == {(int(_config()["MIXPEEK_PORT"]), "TCP")}
+    assert into == {(int(_config()["MIXPEEK_PORT"]), "TCP"), (int(_config()["MIXPEEK_METRICS_PORT"]), "TCP")}
+    (scrape,) = [
+        rule for rule in policy["ingress"] if rule["ports"][0]["port"] == int(_config()["MIXPEEK_METRICS_PORT"])
+    ]
+    assert scrape["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+
+
+def test_prometheus_scrapes_the_metrics_port_which_the_service_leaves_out() -> None:
+    annotations = of_kind("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    metrics = {port["name"]: port for port in container()["ports"]}["metrics"]
+    assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+    assert int(annotations["prometheus.io/port"]) == metrics["containerPort"] == int(_config()["MIXPEEK_METRICS_PORT"])
+    assert _config()["MIXPEEK_METRICS"] == "true"
+    assert [port["targetPort"] for port in of_kind("Service")["spec"]["ports"]] == ["http"]
 
 
 def test_the_pod_binds_all_interfaces_and_accepts_the_service_names() -> None:
@@ -115,11 +130,16 @@ async def test_the_pod_environment_serves_mcp_under_the_service_name(sandbox: Ru
     """The container's args and env (ConfigMap + Secret values), bound to loopback and a free port for the test."""
     env = clean_env(**_config(), MIXPEEK_API_KEY=API_KEY, MIXPEEK_MCP_AUTH_TOKEN=TOKEN)
     env.update(MIXPEEK_HOST="127.0.0.1", MIXPEEK_PORT="0", MIXPEEK_API_BASE=sandbox.base_url)
+    env.update(MIXPEEK_METRICS_PORT="0")
     with serving([entry_point(), *container()["args"]], env) as server:
         base = f"http://127.0.0.1:{server.port}"
+        (metrics_url,) = re.findall(r"metrics on (http://\S+/metrics)", server.stderr)
         async with httpx2.AsyncClient(timeout=10.0) as http:
             for path in ("/healthz", "/readyz"):  # the kubelet's probes
                 assert (await http.get(base + path)).status_code == 200, path
+            scraped = await http.get(metrics_url)  # what Prometheus does: no token, by pod address
+            assert scraped.status_code == 200 and "mixpeek_mcp_tool_calls" in scraped.text
+            assert (await http.get(base + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})).status_code == 404
             stranger = {"Host": "evil.example", "Authorization": f"Bearer {TOKEN}"}
             assert (await http.post(base + "/mcp", json={}, headers=stranger)).status_code == 421
         fqdn = _service_names()[-1]  # what a client in the cluster sends through the Service (port 80)
@@ -133,6 +153,6 @@ async def test_the_pod_environment_serves_mcp_under_the_service_name(sandbox: Ru
                 await session.initialize()
                 tools = await session.list_tools()
                 by_name = {tool.name: tool for tool in tools.tools}
-                assert sorted(by_name) == ["list_tasks", "triage_tasks", "wait_for_task"]
+                assert sorted(by_name) == ["inspect_batch", "list_tasks", "triage_tasks", "wait_for_task"]
                 budget = by_name["wait_for_task"].input_schema["properties"]["timeout_seconds"]
                 assert budget["maximum"] == float(_config()["MIXPEEK_WAIT_MAX_SECONDS"])
