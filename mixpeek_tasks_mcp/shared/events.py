@@ -61,7 +61,7 @@ class RedisSubscriptionBus:
             {"r": self.link.replica, "method": notification["method"], "params": notification.get("params")}
         )
         with contextlib.suppress(SharedUnavailable):  # then this replica's listeners have it; the others poll
-            await self.link.run(lambda client: client.publish(self.channel, message))
+            await self.link.run(lambda client: client.publish(self.channel, message), "publish")
 
     def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
         return self.local.subscribe(listener)

@@ -94,9 +94,9 @@ class SharedLimiter:
 
     def __init__(self, link: RedisLink) -> None:
         self.link = link
-        self._grant = script(link, GRANT_SCRIPT)
-        self._pause = script(link, PAUSE_SCRIPT)
-        self._window = script(link, WINDOW_SCRIPT)
+        self._grant = script(link, GRANT_SCRIPT, "budget")
+        self._pause = script(link, PAUSE_SCRIPT, "budget")
+        self._window = script(link, WINDOW_SCRIPT, "budget")
         self.operations = 0
         self._grants = 0
 

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from ..observability import hooks as observe
 from .status import set_status
 
 logger = logging.getLogger(__name__)
@@ -70,8 +71,9 @@ class RedisLink:
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
 
-    async def run(self, operation: Callable[[Redis], Awaitable[T]]) -> T:
-        """``operation(client)`` within the timeout; SharedUnavailable if Redis is down or fails now."""
+    async def run(self, operation: Callable[[Redis], Awaitable[T]], name: str = "call") -> T:
+        """``operation(client)`` within the timeout; SharedUnavailable if Redis is down or fails now. ``name``
+        labels a failure in the metrics (``mixpeek_redis_errors``)."""
         if not self.up:
             raise SharedUnavailable
         try:
@@ -80,6 +82,7 @@ class RedisLink:
         except anyio.get_cancelled_exc_class():
             raise
         except Exception as exc:  # any Redis fault means: carry on without it
+            observe.redis_error(name)
             self.mark_down(exc)
             raise SharedUnavailable from None
 
@@ -94,6 +97,7 @@ class RedisLink:
             self._retry_in = FIRST_RETRY_SECONDS
         self.up = False
         set_status("down")
+        observe.redis_state(False)
         self._wake.set()
 
     def _mark_up(self) -> None:
@@ -103,6 +107,7 @@ class RedisLink:
         self._warned = False
         self._retry_in = FIRST_RETRY_SECONDS
         set_status("up")
+        observe.redis_state(True)
 
     async def ping(self) -> bool:
         """One PING within the timeout; updates the link's state either way."""
@@ -144,11 +149,11 @@ class RedisLink:
             await self.client.aclose()
 
 
-def script(link: RedisLink, source: str) -> Callable[[list[str], list[Any]], Awaitable[Any]]:
+def script(link: RedisLink, source: str, name: str) -> Callable[[list[str], list[Any]], Awaitable[Any]]:
     """A Lua script run by EVALSHA (loaded once per Redis server, re-sent by redis-py after a restart)."""
     registered = link.client.register_script(source)
 
     async def call(keys: list[str], args: list[Any]) -> Any:
-        return await link.run(lambda client: registered(keys=keys, args=args, client=client))
+        return await link.run(lambda client: registered(keys=keys, args=args, client=client), name)
 
     return call

@@ -83,8 +83,8 @@ class SharedObservations:
     def __init__(self, link: RedisLink) -> None:
         self.link = link
         self.stats = ObservationStats()
-        self._read_or_lease = script(link, READ_OR_LEASE)
-        self._store = script(link, STORE)
+        self._read_or_lease = script(link, READ_OR_LEASE, "observation")
+        self._store = script(link, STORE, "observation")
 
     async def check(
         self, identity: str, task_id: str, tolerance: float, fetch: Callable[[], Awaitable[TaskResponse]]
@@ -148,7 +148,7 @@ class SharedObservations:
 
     async def _release(self, lease: str) -> None:
         with contextlib.suppress(SharedUnavailable):  # else it expires on its own
-            await self.link.run(lambda client: client.delete(lease))
+            await self.link.run(lambda client: client.delete(lease), "observation")
 
 
 def _parse(body: object) -> TaskResponse | None:

@@ -41,7 +41,7 @@ class SharedProgress:
             return
         keys = [self._key(identity, task.task_id) for task in tasks]
         try:
-            values: list[Any] = await self.link.run(lambda client: client.mget(keys))
+            values: list[Any] = await self.link.run(lambda client: client.mget(keys), "progress")
         except SharedUnavailable:
             return
         wall = time.time()
@@ -70,7 +70,7 @@ class SharedProgress:
             return await pipe.execute()
 
         with contextlib.suppress(SharedUnavailable):
-            await self.link.run(write)
+            await self.link.run(write, "progress")
 
 
 def _parse(value: object) -> tuple[str, tuple[int, int] | None, float] | None:
