@@ -24,7 +24,6 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import anyio
 
@@ -37,9 +36,7 @@ from ..statuses import classify, is_final
 from .budgeted import check_context
 from .estimate import FinishEstimator
 from .schedule import Backoff, BackoffMemory
-
-if TYPE_CHECKING:  # shared/ is imported only when MIXPEEK_REDIS_URL is set
-    from ..shared.observations import SharedObservations  # pragma: no cover
+from .shared_checks import SharedChecks, get_one
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +86,6 @@ class Entry:
     watchers: set[Subscription] = field(default_factory=set)
     last: Observation | None = None
     in_flight: bool = False
-    interval: float = 0.0  # the step waited before this check: another replica's result half as old will do
 
 
 @dataclass
@@ -171,7 +167,7 @@ class Poller:
         self.rng = rng
         self.window = window
         self.stats = PollerStats()
-        self.shared: SharedObservations | None = None  # other replicas' polls, when they share a Redis
+        self.shared: SharedChecks | None = None  # other replicas' polls, when they share a Redis
         self._entries: dict[tuple[str, str], Entry] = {}
         self._get_only: OrderedDict[str, None] = OrderedDict()
         self._wake = anyio.Event()
@@ -188,10 +184,8 @@ class Poller:
     def is_get_only(self, credentials: Credentials) -> bool:
         return credentials_identity(credentials) in self._get_only
 
-    def poke(self, identity: str, task_id: str) -> None:
-        """Another replica saw this task change: check it now (its stored observation answers the check)."""
-        entry = self._entries.get((identity, task_id))
-        if entry is not None and not entry.in_flight:
+    def poke(self, identity: str, task_id: str) -> None:  # another replica saw it change: its result is stored
+        if (entry := self._entries.get((identity, task_id))) is not None and not entry.in_flight:
             entry.due = min(entry.due, self.clock.now())
             self._kick()
 
@@ -339,27 +333,15 @@ class Poller:
                 group.start_soon(self._get, entry)
 
     async def _get(self, entry: Entry) -> None:
-        context, fetched = check_context([entry]), 0
-
-        async def fetch() -> TaskResponse:
-            nonlocal fetched
-            fetched = 1
-            return await self.client.get_task(
-                entry.task_id, credentials=entry.credentials, deadline=self._deadline([entry]), context=context
-            )
-
         try:
-            shared, identity = self.shared, entry.credentials.identity
-            task = await (
-                fetch() if shared is None else shared.check(identity, entry.task_id, entry.interval / 2, fetch)
-            )
+            task, sent = await get_one(self, entry, check_context([entry]))
         except RequestDropped:
             self.stats.dropped += 1
         except MixpeekError as error:
-            self.stats.get_requests += fetched
+            self.stats.get_requests += 1
             self._record(entry, Observation(None, error, self.clock.now()))
         else:
-            self.stats.get_requests += fetched  # not when another replica's observation answered
+            self.stats.get_requests += sent  # 0 when another replica's result answered
             self._record(entry, Observation(task, None, self.clock.now()))
 
     async def _list(self, identity: str, entries: list[Entry]) -> None:
@@ -409,8 +391,7 @@ class Poller:
                 entry.attempt += 1
             # the estimate may bring the next poll earlier than the backoff's, never later
             backoff = entry.backoff_due - now
-            entry.interval = min(backoff, entry.estimator.next_delay(now, backoff))
-            entry.due = now + entry.interval
+            entry.due = now + min(backoff, entry.estimator.next_delay(now, backoff))
             self._reschedule_deadlines(entry, now)
         for watcher in list(entry.watchers):
             watcher.deliver(entry.task_id, observation)
