@@ -36,7 +36,6 @@ from .budget.learned import read_advice
 from .clock import Clock, SystemClock
 from .models import ListTasksRequest, ListTasksResponse, TaskResponse
 from .observability import hooks as observe
-from .observability import labels as key_labels
 from .redaction import SECRETS_LOG_FILTER, TooDeep, redact_tree
 from .settings import STARTING_REQUESTS_PER_MINUTE, Settings
 from .upstream_errors import (
@@ -89,8 +88,10 @@ def observed_budget_hooks() -> BudgetHooks:
     """The budget's waits and learned limits, as the observability hooks (issue 21) count them per key label."""
 
     def label(fingerprint: str) -> str:  # a key fingerprint starts with the labels' short hash (both SHA-256)
-        short = fingerprint[: key_labels.KEY_HASH_CHARS]
-        return key_labels.KEY_LABELS.bounded(key_labels.KEY_LABELS.aliases.get(short, short))
+        from .observability import labels  # on the first budget event: start-up loads the hooks only
+
+        short = fingerprint[: labels.KEY_HASH_CHARS]
+        return labels.KEY_LABELS.bounded(labels.KEY_LABELS.aliases.get(short, short))
 
     return BudgetHooks(
         on_wait=[lambda fingerprint, _priority, seconds: observe.budget_wait(label(fingerprint), seconds)],

@@ -239,6 +239,7 @@ class KeyBudget:
         note = context.note
         if note is not None:
             note.waiting = True
+        slept = False
         try:
             while True:
                 now = clock.now()
@@ -248,10 +249,11 @@ class KeyBudget:
                 if head and at <= now:
                     extra = await self._admit_shared()
                     if extra <= 0:
+                        waited = now - start if slept else 0.0  # granted at once: no wait, not even microseconds
                         self._grant(priority, now)
                         self._queue.served(waiter)
-                        self._record_wait(context, now - start)
-                        return now - start
+                        self._record_wait(context, waited)
+                        return waited
                     at = now + extra
                 if deadline is not None and (at > deadline or now >= deadline):
                     raise BudgetTimeout(max(at - now, 0.0), self.limit_text(), self._paused_until > now)
@@ -261,6 +263,7 @@ class KeyBudget:
                     wake = min(wake, deadline)
                 await wait_event(changed, clock, max(wake - now, 0.0))
                 await anyio.lowlevel.checkpoint()
+                slept = True
                 if not context.still_wanted():
                     self.dropped += 1
                     raise RequestDropped

@@ -96,14 +96,16 @@ async def test_triage_span_tree(settings: Settings, sandbox: RunningSandbox, spa
     page_spans = children(finished, mcp)
     assert [s.name for s in page_spans] == ["triage page"] * pages
     assert [(s.attributes or {})["mixpeek.triage.page"] for s in page_spans] == list(range(1, pages + 1))
-    for page in page_spans:
+    for number, page in enumerate(page_spans, 1):
         (http,) = children(finished, page)
         attributes = http.attributes or {}
         assert http.name == "POST /v1/tasks/list" and http.kind == SpanKind.CLIENT
         assert attributes["url.template"] == "/v1/tasks/list"
         assert attributes["http.response.status_code"] == 200
         assert attributes["mixpeek.retries"] == 0
-        assert attributes["mixpeek.budget_wait_seconds"] == 0
+        # the first page goes at once; later ones are background work, paced one per token across the window
+        waited = attributes["mixpeek.budget_wait_seconds"]
+        assert waited == 0 if number == 1 else isinstance(waited, float) and waited >= 0
         assert children(finished, http) == []
     for span in finished:
         assert not any(SECRET_KEY in text for text in attribute_texts(span)), span.name
