@@ -18,7 +18,7 @@ from mcp import Client
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 
-from ..http.conftest import ServeFactory, api_requests, mcp_session
+from ..http.conftest import SERVER_KEY, ServeFactory, api_requests, mcp_session
 from ..http.test_live_surfaces import connected, until
 from ..processes import ServerProcess
 from ..redis_server import RedisServer, free_port
@@ -188,6 +188,7 @@ async def test_killing_redis_mid_run_leaves_every_replica_answering(
         await every_replica_answers()
     keys = redis_server.command("KEYS", f"{prefix}*")
     assert f"{prefix}window:".encode() in keys and f"{prefix}obs:".encode() in keys  # the budget and polls again
+    assert SERVER_KEY.encode() not in keys and task["task_id"].encode() not in keys  # names are hashes
     for server in servers:
         assert server.stderr.count("Redis is unreachable") == 1, server.stderr
         assert "Redis is reachable again" in server.stderr
