@@ -13,10 +13,11 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY mixpeek_tasks_mcp ./mixpeek_tasks_mcp
-# The package, its runtime dependencies and the observability extras (no test extras), into a venv the runtime
-# stage copies: metrics and traces stay off until MIXPEEK_METRICS / OTEL_* turn them on.
+# The package, its runtime dependencies and the optional extras (no test extras), into a venv the runtime
+# stage copies: metrics and traces stay off until MIXPEEK_METRICS / OTEL_* turn them on, and redis-py loads
+# only when MIXPEEK_REDIS_URL is set (replicas sharing through Redis).
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir '.[otel,metrics]' \
+    && /opt/venv/bin/pip install --no-cache-dir '.[otel,metrics,redis]' \
     && /opt/venv/bin/python -m compileall -q /opt/venv
 
 FROM python:3.12-slim-bookworm

@@ -22,6 +22,7 @@ import multiwait_bench
 import observability_bench
 import overhead
 import polling
+import replicas_bench
 import report
 import sandbox_page
 import shared_poller
@@ -45,6 +46,7 @@ SECTIONS = (
     "soak",
     "observability",
     "budget",
+    "replicas",
 )
 
 
@@ -82,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         "sandbox_tasks": 20_000 if quick else 100_000,
         "sandbox_repeat": 5 if quick else 30,
         "estimate_seeds": 5 if quick else 21,
+        "replicas_waiters": (60,) if quick else (60, 300, 1000),
         "multiwait_rounds": 1 if quick else 2,
         "poller_sessions": 30 if quick else POLLER_SESSIONS,
         "poller_budget_sessions": 5 if quick else 20,
@@ -149,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
             sections.append(_guarded("soak", lambda: anyio.run(lambda: soak.run(api_base, calls=calls))))
     if "budget" in only:
         sections.append(_guarded("budget", lambda: anyio.run(lambda: budget_bench.run(quick=quick))))
+    if "replicas" in only:  # 1 and 3 replicas, without and with a Redis (its own sandbox and redis-server)
+        sizes = options["replicas_waiters"]
+        sections.append(_guarded("replicas", lambda: replicas_bench.run(sizes=sizes)))
     path = report.write(out_dir, sections, options)
     print("\n".join(report.table(sections)))
     if "waiting" in only:

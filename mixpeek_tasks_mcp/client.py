@@ -6,6 +6,7 @@ as strict JSON no deeper than ``MAX_JSON_DEPTH``, and stripped of the key before
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -73,6 +74,12 @@ class Credentials:
     api_key: str | None
     namespace: str | None = None
     key_source: str = "MIXPEEK_API_KEY"
+
+    @property
+    def identity(self) -> str:
+        """Who a request is made as, without keeping the key itself (tables, Redis keys)."""
+        raw = f"{self.api_key or ''}\0{self.namespace or ''}".encode()
+        return hashlib.sha256(raw).hexdigest()[:32]
 
     def __repr__(self) -> str:  # never show the key
         return f"Credentials(api_key={'***' if self.api_key else None}, namespace={self.namespace!r})"

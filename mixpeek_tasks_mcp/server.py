@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mcp.server.caching import CacheableMethod, CacheHint
 from mcp.server.mcpserver import MCPServer
-from mcp.server.subscriptions import InMemorySubscriptionBus
+from mcp.server.subscriptions import InMemorySubscriptionBus, SubscriptionBus
 
 from . import __version__
 from .client import TasksClient
@@ -23,6 +24,20 @@ from .statuses import STATUS_RULES_TEXT
 from .subscriptions import register_subscriptions
 from .tools import AppState, build_tools
 from .ui import board_extension, negotiate_apps, with_board
+
+if TYPE_CHECKING:
+    from .shared.setup import SharedState
+
+LIST_TTL_MS = 3_600_000
+"""tools/list, prompts/list and resources/list never change while a release runs; an hour lets 2026-07-28
+clients stop re-listing on every call and still see an upgrade the same day. ``private``: the lists depend on
+the client (MCP Apps support, negotiate_apps), so a cache shared across clients could serve the wrong one."""
+LIST_CACHE_HINTS: dict[CacheableMethod, CacheHint] = {
+    "tools/list": CacheHint(ttl_ms=LIST_TTL_MS, scope="private"),
+    "prompts/list": CacheHint(ttl_ms=LIST_TTL_MS, scope="private"),
+    "resources/list": CacheHint(ttl_ms=LIST_TTL_MS, scope="private"),
+    "resources/templates/list": CacheHint(ttl_ms=LIST_TTL_MS, scope="private"),
+}
 
 INSTRUCTIONS = (
     "Read-only access to Mixpeek's asynchronous tasks. Use list_tasks to find tasks (e.g. what failed in the "
@@ -47,6 +62,11 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
 
     shared: list[AppState] = []
     users = 0
+    replicas: SharedState | None = None
+    if settings.redis_url is not None:  # only then is a Redis client imported
+        from .shared.setup import SharedState
+
+        replicas = SharedState(settings)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -60,7 +80,11 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
                 await state.poller.aclose()
             return
         if not shared:
-            shared.append(AppState(settings=settings, client=TasksClient(settings)))
+            limiter = replicas.limiter if replicas is not None else None  # every replica's budget per key, in Redis
+            shared.append(AppState(settings=settings, client=TasksClient(settings, shared=limiter)))
+            if replicas is not None:
+                replicas.attach(shared[0])
+                await replicas.start()
         users += 1
         current = shared[0]
         try:
@@ -71,8 +95,11 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
                 shared.clear()
                 await current.poller.aclose()
                 await current.client.aclose()
+                if replicas is not None:
+                    await replicas.stop()
 
-    bus = InMemorySubscriptionBus()  # resource updates for subscriptions/listen streams
+    # resource updates for subscriptions/listen streams; through Redis, those of every replica
+    bus: SubscriptionBus = replicas.bus if replicas is not None else InMemorySubscriptionBus()
     tools = with_board(build_tools(settings))
     observed: list[Any] = []
     if observability_wanted(settings).any:  # off: nothing of observability/ beyond its hooks is imported
@@ -90,6 +117,7 @@ def build_server(settings: Settings, *, state: AppState | None = None) -> MCPSer
         lifespan=lifespan,
         log_level=settings.log_level,
         subscriptions=bus,
+        cache_hints=LIST_CACHE_HINTS,
     )
     register_resources(server)
     register_prompts(server, allow_writes=settings.allow_writes)

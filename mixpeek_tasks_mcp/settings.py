@@ -121,6 +121,22 @@ class Settings(BaseSettings):
     max_waits_per_key: int = Field(default=20, ge=1, le=10_000, description="wait_for_task calls one key may run.")
     max_triages_per_key: int = Field(default=2, ge=1, le=1_000, description="triage_tasks calls one key may run.")
 
+    # Sharing between replicas (shared/): off unless a URL is given
+    redis_url: SecretStr | None = Field(
+        default=None,
+        description="redis:// or rediss:// URL of a Redis or Valkey the replicas share (may hold a password).",
+    )
+    redis_password: SecretStr | None = Field(default=None, description="Redis password, if not in the URL.")
+    redis_prefix: str = Field(
+        default="mixpeek-tasks-mcp:",
+        min_length=1,
+        max_length=100,
+        description="Prefix of every key this server writes.",
+    )
+    redis_timeout: float = Field(
+        default=0.5, gt=0, le=10, description="Most seconds any one Redis operation may take before it is given up."
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @field_validator("api_base")
@@ -156,7 +172,16 @@ class Settings(BaseSettings):
             return {key.strip(): alias.strip() for key, _, alias in pairs}
         return value
 
-    @field_validator("api_key", "mcp_auth_token", "max_requests_per_minute", mode="before")
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://")):
+            raise ValueError("redis_url must start with redis:// or rediss://")
+        return value
+
+    @field_validator(
+        "api_key", "mcp_auth_token", "max_requests_per_minute", "redis_url", "redis_password", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -33,7 +33,13 @@ from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.mcpserver import MCPServer
-from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated, ServerEvent
+from mcp.server.subscriptions import (
+    InMemorySubscriptionBus,
+    ListenHandler,
+    ResourceUpdated,
+    ServerEvent,
+    SubscriptionBus,
+)
 from mcp.shared.exceptions import MCPError
 from mcp.types import (
     INTERNAL_ERROR,
@@ -195,7 +201,7 @@ async def on_unsubscribe(ctx: ServerRequestContext[Any, Any], params: Unsubscrib
 class StreamBus:
     """One listen stream's bus: the server's events plus this stream's own task updates."""
 
-    def __init__(self, shared: InMemorySubscriptionBus) -> None:
+    def __init__(self, shared: SubscriptionBus) -> None:
         self.shared = shared
         self.local = InMemorySubscriptionBus()
 
@@ -216,7 +222,7 @@ class StreamBus:
 class TaskListen:
     """Serves ``subscriptions/listen`` as the SDK does, and watches the stream's task resources while it is open."""
 
-    def __init__(self, shared: InMemorySubscriptionBus) -> None:
+    def __init__(self, shared: SubscriptionBus) -> None:
         self.shared = shared
         self.open_streams = 0
 
@@ -300,7 +306,7 @@ def _lowlevel(server: MCPServer[Any]) -> Server[Any]:
     return lowlevel
 
 
-def register_subscriptions(server: MCPServer[Any], settings: Settings, bus: InMemorySubscriptionBus) -> None:
+def register_subscriptions(server: MCPServer[Any], settings: Settings, bus: SubscriptionBus) -> None:
     """resources/subscribe + unsubscribe (2025 era, where a connection lasts) and subscriptions/listen (2026)."""
     lowlevel = _lowlevel(server)
     if not (settings.transport == "streamable-http" and settings.stateless_http):

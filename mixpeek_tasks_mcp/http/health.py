@@ -1,4 +1,5 @@
-"""/healthz (alive) and /readyz (configuration valid and API base reachable, cached briefly)."""
+"""/healthz (alive; with MIXPEEK_REDIS_URL also ``redis: up|down``) and /readyz (configuration valid and API
+base reachable, cached briefly)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mixpeek_tasks_mcp.settings import Settings
+from mixpeek_tasks_mcp.shared.status import redis_status
 
 HEALTH_PATH: Final = "/healthz"
 READY_PATH: Final = "/readyz"
@@ -75,7 +77,10 @@ def health_routes(probe: ReadinessProbe) -> list[Route]:
     """The two orchestrator routes; no token and no Host check (probes come from the node, not a browser)."""
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        body = {"status": "ok"}
+        if (redis := redis_status()) != "off":  # alive either way: a replica serves on its own state without it
+            body["redis"] = redis
+        return JSONResponse(body)
 
     async def readyz(request: Request) -> Response:
         verdict = await probe.check()

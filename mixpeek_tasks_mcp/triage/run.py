@@ -13,6 +13,7 @@ from ..enums import TaskStatus
 from ..models import TaskSelection
 from ..output import TriageResult
 from ..statuses import ACTIVE, FAILURE, PARTIAL
+from ..waits.poller import credentials_identity
 from .groups import build_groups, canceled_call, top
 from .report import coverage_text, render
 from .scan import OnPage, scan
@@ -64,9 +65,14 @@ async def run_triage(
     tally = outcome.tally
     defaulted = arguments.selection().is_empty()
     groups, more_groups, more_tasks = build_groups(tally.groups, selection, defaulted=defaulted)
+    identity = credentials_identity(credentials)
+    if memory.shared is not None:
+        await memory.shared.load_into(memory, identity, tally.active, clock.now())
     stuck, stuck_count, stuck_note = find_stuck(
         tally.active, wall_now=datetime.now(UTC), now=clock.now(), memory=memory
     )
+    if memory.shared is not None:
+        await memory.shared.save_from(memory, identity, tally.active, clock.now())
     selection_json = selection.model_dump(mode="json", exclude_none=True)
     next_call: dict[str, Any] | None = None
     if outcome.stopped_because in ("max_tasks", "time_budget", "request_budget"):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from ..output import StuckTask
 
 if TYPE_CHECKING:  # only for annotations: judging stalls needs no signature machinery at start-up
+    from ..shared.progress import SharedProgress
     from .tally import ActiveTask
 
 MAX_STUCK = 10
@@ -54,6 +55,18 @@ class ProgressMemory:
     def __init__(self, max_entries: int = 5_000) -> None:
         self._max_entries = max_entries
         self._entries: OrderedDict[str, Observation] = OrderedDict()
+        self.shared: SharedProgress | None = None
+        """The replicas' common memory (shared/progress.py), when they share a Redis."""
+
+    def get(self, task_id: str) -> Observation | None:
+        return self._entries.get(task_id)
+
+    def seed(self, task_id: str, state: tuple[str, tuple[int, int] | None], since: float) -> None:
+        """What another replica saw (shared/progress.py): it replaces this replica's own, older view."""
+        self._entries[task_id] = Observation(state, since)
+        self._entries.move_to_end(task_id)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
 
     def observe(self, task: ActiveTask, now: float) -> float | None:
         """Record the task's state; return how long it has been in it if an earlier observation saw the same."""

@@ -18,7 +18,6 @@ live only while a subscription watches them: a finished, cancelled or disconnect
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import random
@@ -38,6 +37,7 @@ from ..statuses import classify, is_final
 from .budgeted import check_context
 from .estimate import FinishEstimator
 from .schedule import Backoff, BackoffMemory
+from .shared_checks import SharedChecks, get_one
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,7 @@ MAX_GET_ONLY_GROUPS = 1024
 
 def credentials_identity(credentials: Credentials) -> str:
     """Who a request is made as, without keeping the key itself as a table key."""
-    raw = f"{credentials.api_key or ''}\0{credentials.namespace or ''}".encode()
-    return hashlib.sha256(raw).hexdigest()[:32]
+    return credentials.identity
 
 
 @dataclass(frozen=True)
@@ -171,6 +170,7 @@ class Poller:
         self.rng = rng
         self.window = window
         self.stats = PollerStats()
+        self.shared: SharedChecks | None = None  # other replicas' polls, when they share a Redis
         self._entries: dict[tuple[str, str], Entry] = {}
         self._get_only: OrderedDict[str, None] = OrderedDict()
         self._wake = anyio.Event()
@@ -186,6 +186,11 @@ class Poller:
 
     def is_get_only(self, credentials: Credentials) -> bool:
         return credentials_identity(credentials) in self._get_only
+
+    def poke(self, identity: str, task_id: str) -> None:  # another replica saw it change: its result is stored
+        if (entry := self._entries.get((identity, task_id))) is not None and not entry.in_flight:
+            entry.due = min(entry.due, self.clock.now())
+            self._kick()
 
     # -- subscriptions ---------------------------------------------------------------------------------
     def subscribe(self, credentials: Credentials, task_ids: Iterable[str], deadline: float) -> Subscription:
@@ -338,17 +343,15 @@ class Poller:
                 group.start_soon(self._get, entry)
 
     async def _get(self, entry: Entry) -> None:
-        self.stats.get_requests += 1
-        context = check_context([entry])
         try:
-            task = await self.client.get_task(
-                entry.task_id, credentials=entry.credentials, deadline=self._deadline([entry]), context=context
-            )
+            task, sent = await get_one(self, entry, check_context([entry]))
         except RequestDropped:
             self.stats.dropped += 1
         except MixpeekError as error:
+            self.stats.get_requests += 1
             self._record(entry, Observation(None, error, self.clock.now()))
         else:
+            self.stats.get_requests += sent  # 0 when another replica's result answered
             self._record(entry, Observation(task, None, self.clock.now()))
 
     async def _list(self, identity: str, entries: list[Entry]) -> None:
