@@ -22,7 +22,7 @@ from .follow import Followed, ManyOutcome, wait_many, wait_one
 from .poller import Poller
 from .rules import finish_time, iso
 from .selection import selection_name, summarize, surveyor
-from .text import MAX_TASK_LINES, many_text, one_text
+from .text import MAX_TASK_LINES, many_text, one_text, unchecked_text
 
 ReportProgress = Callable[[float, float | None, str | None], Awaitable[None]]
 PROGRESS_STEP = 0.001
@@ -122,12 +122,22 @@ async def _one(
         stop_statuses={status.value for status in checked.wait_for or ()},
         on_poll=on_poll,
     )
-    finished = is_final(classify(outcome.task.status))
     next_call = None
     if outcome.outcome == "timed_out":  # the poller remembers where the backoff got to
         if "wait_for" in keep:  # as the agent gave it
             keep = {**keep, "wait_for": [status.value for status in checked.wait_for or ()]}
         next_call = {"task_id": task_id, **keep}
+    if outcome.task is None:  # never checked (the budget, or a shutdown): still waiting, not an error
+        unchecked = WaitResult(
+            outcome="timed_out",
+            finished=False,
+            waited_seconds=round(outcome.waited, 2),
+            polls=0,
+            next_call=next_call,
+            last_error=outcome.last_error or f"Not checked yet: {outcome.unchecked}",
+        )
+        return unchecked_text(task_id, unchecked, why=outcome.unchecked or "no check could be made"), unchecked
+    finished = is_final(classify(outcome.task.status))
     result = WaitResult(
         task=task_row(outcome.task),
         finished_at=iso(finish_time(outcome.task)),
@@ -191,14 +201,14 @@ def _many_answer(
         waited_seconds=round(outcome.waited, 2),
         polls=outcome.polls,
         next_call=next_call if not outcome.met or outcome.until == "any" else None,
-        last_error=outcome.last_error if not outcome.met else None,
+        last_error=(outcome.last_error or outcome.unchecked) if not outcome.met else None,
     )
 
     def shortened(kept: int) -> WaitResult:
         return full.model_copy(update={"tasks": lines[:kept], "tasks_left_out": (len(lines) - kept) or None})
 
     def text(result: WaitResult) -> str:
-        return many_text(result, selection=selection, during=during)
+        return many_text(result, selection=selection, during=during, unchecked=outcome.unchecked)
 
     # at most MAX_TASK_LINES lines, and fewer when they do not fit; tasks_left_out counts the others
     kept = most_that_fit(min(len(lines), MAX_TASK_LINES), lambda n: within(text(shortened(n)), shortened(n)))

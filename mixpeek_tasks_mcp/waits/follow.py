@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from ..client import Credentials, MixpeekError, TaskNotFoundError
 from ..draining import DRAIN
 from ..models import TaskResponse
-from .poller import Observation, Poller
-from .rules import WaitOutcome, is_transient, settled
+from .poller import Observation, Poller, Subscription
+from .rules import WaitOutcome, is_budget_refusal, is_transient, settled
 from .selection import MAX_FOLLOWED, Survey, Surveyor
 
 DEADLINE_GRACE = 5.0
@@ -41,7 +41,11 @@ async def wait_one(
     on_poll: OnPoll | None = None,
 ) -> WaitOutcome:
     """Until the task settles (a final status, or one of ``stop_statuses``) or the budget runs out, with a last
-    check at the deadline; the first check comes at once, later ones when the poller's schedule says."""
+    check at the deadline; the first check comes at once, later ones when the poller's schedule says.
+
+    A wait that ends before any check could be made (the key's request budget had no room, or the server began
+    shutting down) is not an error: it times out with no task and says why (``unchecked``), so the caller
+    calls again. Mixpeek's own transient errors with no observation stay errors, as do 404s and bad keys."""
     clock = poller.clock
     start = clock.now()
     deadline = start + budget
@@ -69,11 +73,36 @@ async def wait_one(
             ending = DRAIN.begun  # the server is shutting down: answer now, as at the deadline
             if ending or (now >= deadline and (observation is not None or now >= deadline + DEADLINE_GRACE)):
                 if last_task is None:
-                    raise last_error or MixpeekError("No answer from Mixpeek before the deadline; call again.")
+                    return _unchecked(poller, subscription, last_error, now - start, ending)
                 note = str(last_error) if last_error is not None else None
                 return WaitOutcome(last_task, "timed_out", polls, now - start, note)
     finally:
         subscription.close()
+
+
+def _unchecked(
+    poller: Poller, subscription: Subscription, error: MixpeekError | None, waited: float, ending: bool
+) -> WaitOutcome:
+    """The answer of a wait that never saw its task: still waiting, when it was the budget or a shutdown."""
+    if error is not None and not is_budget_refusal(error) and not ending:
+        raise error  # Mixpeek itself failed every check (a timeout, a bad body): an error, as before
+    why = why_unseen(poller, subscription, refused=error is not None, waited=waited, ending=ending)
+    if why is None:
+        raise MixpeekError("No answer from Mixpeek before the deadline; call again.")
+    return WaitOutcome(None, "timed_out", 0, waited, str(error) if error is not None else None, unchecked=why)
+
+
+def why_unseen(poller: Poller, subscription: Subscription, *, refused: bool, waited: float, ending: bool) -> str | None:
+    """Why a wait saw nothing of a task: a shutdown, or its key's budget (a check refused for want of room, or
+    still queued for a grant, e.g. under a longer wait's deadline); None when neither. A budget hold counts the
+    whole wait in the call's budget note, since no grant came to count it."""
+    if ending:
+        return "the server began shutting down before its check could be made"
+    budget = poller.client.budget_for(subscription.credentials)
+    if not (refused or budget.queued > 0):
+        return None
+    subscription.note.add(max(0.0, waited - subscription.note.waited), budget.limit_text())
+    return f"this API key's request budget ({budget.limit_text()}) had no room for its check before the deadline"
 
 
 @dataclass
@@ -121,6 +150,8 @@ class ManyOutcome:
     """Selection waits: the selection's other tasks, as its surveys last saw them (finished ones, mostly)."""
     matched: int | None = None
     """Selection waits: tasks matching in all (0: none; a mistyped id)."""
+    unchecked: str | None = None
+    """How many followed tasks were never checked, and why (the key's budget, a shutdown); None when all were."""
 
     def every_task(self) -> list[Followed]:
         return [*self.known.values(), *self.followed.values()]
@@ -159,6 +190,7 @@ async def wait_many(
     known: dict[str, Followed] = {}
     subscription = poller.subscribe(credentials, [], deadline)
     last_error: str | None = None
+    refused = False  # a check was not sent for want of budget
     checked_at_deadline: set[str] = set()
     looked: Survey | None = None
 
@@ -212,6 +244,7 @@ async def wait_many(
                     continue
                 if observation.error is not None and is_transient(observation.error):
                     last_error = str(observation.error)
+                    refused = refused or is_budget_refusal(observation.error)
                 item.apply(observation, elapsed, stop_statuses)
                 if item.finished:
                     subscription.drop(task_id)  # stop polling what is done
@@ -223,17 +256,21 @@ async def wait_many(
             ):
                 break  # every unfinished task had its last check at the deadline
         everything = [*known.values(), *followed.values()] if survey is not None else list(followed.values())
+        waited = clock.now() - start
+        unseen = sum(1 for item in followed.values() if item.task is None and not item.finished)
+        why = why_unseen(poller, subscription, refused=refused, waited=waited, ending=DRAIN.begun) if unseen else None
         return ManyOutcome(
             until=until,
             followed=followed,
             met=_condition_met(until, list(followed.values())) and not_followed() == 0,
-            waited=clock.now() - start,
+            waited=waited,
             polls=subscription.polls,
             not_followed=not_followed(),
             last_error=last_error,
             counts=dict(Counter(item.outcome for item in everything).most_common()),
             known=known,
             matched=matched(),
+            unchecked=f"{unseen} task(s) could not be checked yet: {why}" if why else None,
         )
     finally:
         subscription.close()

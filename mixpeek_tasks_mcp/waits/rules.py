@@ -19,11 +19,14 @@ from ..statuses import StatusClass, classify, is_final
 
 @dataclass
 class WaitOutcome:
-    task: TaskResponse
+    task: TaskResponse | None
+    """None when no check of the task could be made before the wait ended (``unchecked`` says why)."""
     outcome: str
     polls: int
     waited: float
     last_error: str | None = None
+    unchecked: str | None = None
+    """Why the task could not be checked at all: the key's request budget, or the server shutting down."""
 
 
 def outcome_of(status_class: StatusClass) -> str:
@@ -48,6 +51,15 @@ def is_transient(error: MixpeekError) -> bool:
     if isinstance(error, TaskNotFoundError | MissingApiKeyError):
         return False
     return error.status is None or error.status == 429 or error.status >= 500
+
+
+BUDGET_ERROR_TYPE = "request_budget"
+"""The error_type of the client's 'not sent: the key's budget has no room before the deadline'."""
+
+
+def is_budget_refusal(error: MixpeekError | None) -> bool:
+    """A check that was never sent because the key's budget had no room for it: not Mixpeek's answer."""
+    return error is not None and error.error_type == BUDGET_ERROR_TYPE
 
 
 FINISHED_CLASSES = frozenset({StatusClass.SUCCESS, StatusClass.PARTIAL, StatusClass.FAILURE})

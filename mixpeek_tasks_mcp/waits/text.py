@@ -84,6 +84,17 @@ def one_text(result: WaitResult, *, during: bool) -> str:
     return "\n".join(lines)
 
 
+def unchecked_text(task_id: str, result: WaitResult, *, why: str) -> str:
+    """A wait that ended before its task could be checked once: still waiting, with the call that goes on."""
+    lines = [f"Task {task_id} could not be checked yet: {why} [{result.waited_seconds:.1f} s, 0 polls]."]
+    if result.next_call is not None:
+        lines.append(
+            "Its status is unknown, not failed. To keep waiting, call wait_for_task "
+            f"{json.dumps(result.next_call, ensure_ascii=False)} (the poller checks it as soon as it can)."
+        )
+    return "\n".join(lines)
+
+
 def _figures(summary: SelectionSummary, matched: int) -> list[str]:
     """Objects, failed documents, first created and last finished, and what the figures cover."""
     parts = []
@@ -121,9 +132,11 @@ def _head(result: WaitResult, selection: str | None, counts: str, checks: str) -
     return [head, *(_figures(summary, matched) if summary is not None else [])]
 
 
-def many_text(result: WaitResult, *, selection: str | None, during: Collection[str]) -> str:
+def many_text(
+    result: WaitResult, *, selection: str | None, during: Collection[str], unchecked: str | None = None
+) -> str:
     """The answer of a many-task or selection wait (``selection``: how to name it, e.g. 'batch btch_x');
-    ``during``: the tasks that finished during this call."""
+    ``during``: the tasks that finished during this call; ``unchecked``: how many were never checked, and why."""
     lines_in = result.tasks or []
     counts = ", ".join(f"{name} {count}" for name, count in (result.counts or {}).items())
     checks = f"{result.polls} check{'s' if result.polls != 1 else ''}"
@@ -157,6 +170,8 @@ def many_text(result: WaitResult, *, selection: str | None, during: Collection[s
     if result.still_running:
         shown_ids = result.still_running[:MAX_RUNNING_IDS_IN_TEXT]
         lines.append(f"Still running ({len(result.still_running)}): {', '.join(shown_ids)}")
+    if unchecked:
+        lines.append(f"{unchecked[0].upper()}{unchecked[1:]} (their status is unknown, not failed).")
     if result.next_call is not None:
         call = json.dumps(result.next_call, ensure_ascii=False)
         if result.finished:  # until any: one finished, the others run on
@@ -166,6 +181,6 @@ def many_text(result: WaitResult, *, selection: str | None, during: Collection[s
             )
         else:
             lines.append(f"To keep waiting on the unfinished ones, call wait_for_task {call}")
-    if result.last_error:
+    if result.last_error and result.last_error != unchecked:  # the unchecked line says it already
         lines.append(f"Last poll problem: {quote_untrusted(result.last_error, 240)}")
     return "\n".join(lines)

@@ -8,6 +8,7 @@ counters).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -211,3 +212,43 @@ async def test_nothing_is_sent_for_a_wait_after_it_was_cancelled(busy: RunningSa
     polls = [entry for entry in api_requests(busy) if task_id in str(entry.get("path", "")) + str(entry.get("body"))]
     assert polls == [], polls
     assert state.poller.entry_count == 0 and budget.queued == 0
+
+
+async def test_a_wait_whose_first_check_gets_no_grant_answers_still_waiting_and_its_next_call_finishes(
+    busy: RunningSandbox,
+) -> None:
+    """Reproduces issue 16 point 4: on main this wait was a tool error ("... was not sent: this API key's request
+    budget ... Call again in N s") because its task was never observed before the deadline."""
+    busy.set_rate_limit(4, window=8)
+    task_id = scripted(busy, 1.0)
+    async with sessions(default_settings(busy), 1) as ([client], _):
+        for _ in range(4):  # the window is used up: no grant can come within the wait's 2 s
+            assert not (await client.call_tool("list_tasks", {"limit": 1})).is_error
+        first = await client.call_tool("wait_for_task", {"task_id": task_id, "timeout_seconds": 2})
+        text, structured = text_of(first), first.structured_content
+        assert not first.is_error, text
+        assert structured is not None and structured["outcome"] == "timed_out", text
+        assert structured["finished"] is False and structured["polls"] == 0, structured
+        assert structured["next_call"] == {"task_id": task_id, "timeout_seconds": 2}, structured
+        assert "could not be checked yet" in text and "request budget" in text, text
+        assert "for the request budget (30/min for this key, learned from Mixpeek)" in text, text
+        assert json.dumps(structured["next_call"]) in text, text
+        follow_up = {**structured["next_call"], "timeout_seconds": 30}  # the same call, with time to finish
+        second = await client.call_tool("wait_for_task", follow_up)
+    assert not second.is_error, text_of(second)
+    assert second.structured_content is not None and second.structured_content["outcome"] == "success"
+    assert 429 not in statuses(busy)
+
+
+async def test_a_many_task_wait_whose_checks_get_no_grant_answers_still_waiting(busy: RunningSandbox) -> None:
+    busy.set_rate_limit(4, window=8)
+    ids = [scripted(busy, 1.0), scripted(busy, 1.0)]
+    async with sessions(default_settings(busy), 1) as ([client], _):
+        for _ in range(4):
+            assert not (await client.call_tool("list_tasks", {"limit": 1})).is_error
+        result = await client.call_tool("wait_for_task", {"task_ids": ids, "timeout_seconds": 2})
+    text, structured = text_of(result), result.structured_content
+    assert not result.is_error, text
+    assert structured is not None and structured["outcome"] == "timed_out", text
+    assert structured["next_call"]["task_ids"] == ids, structured
+    assert "request budget" in text, text
