@@ -91,3 +91,40 @@ async def test_sigterm_gives_every_long_call_its_partial_answer(serve: ServeFact
     triaged = results["triage"].structured_content
     assert triaged["stopped_because"] == "time_budget" and 200 <= triaged["scanned"] < 1_000
     assert "Traceback" not in server.stderr
+
+
+async def test_sigterm_before_a_wait_first_saw_its_task_gives_its_still_waiting_answer(
+    serve: ServeFactory, sandbox: RunningSandbox
+) -> None:
+    """Reproduces a gap in the above: a wait whose first check had no answer yet at SIGTERM was a tool error
+    ("No answer from Mixpeek before the deadline") on main, not the partial answer every other wait gets."""
+    task_id = sandbox.create_task(status="PENDING")["task_id"]
+    server = serve("streamable-http", "--allow-key-passthrough")
+    results: dict[str, CallToolResult] = {}
+    sandbox.set_faults(latency={"ms": 30_000, "route": "get_task"})  # the first check hangs until the shutdown
+    checking = lambda: any(entry["path"] == f"/v1/tasks/{task_id}" for entry in sandbox.requests())  # noqa: E731
+    try:
+        with anyio.fail_after(BOUND):
+            async with mcp_session(server.url, USER_A) as a, anyio.create_task_group() as group:
+                await a.list_tools()
+
+                async def wait() -> None:
+                    arguments = {"task_id": task_id, "timeout_seconds": 60}
+                    results["wait"] = await a.call_tool("wait_for_task", arguments)
+
+                group.start_soon(wait)
+                await until(checking)
+                server.process.send_signal(signal.SIGTERM)
+    except* httpx2.ConnectError:
+        pass  # the client's closing DELETE once the server has exited; the answer came first
+    finally:
+        sandbox.clear_faults()
+    await anyio.to_thread.run_sync(server.process.wait, BOUND)
+    result = results["wait"]
+    text = " ".join(getattr(block, "text", "") for block in result.content)
+    assert not result.is_error, text[:300]
+    structured = result.structured_content
+    assert structured["outcome"] == "timed_out" and structured["polls"] == 0, structured
+    assert structured["next_call"] == {"task_id": task_id, "timeout_seconds": 60}, structured
+    assert "could not be checked yet" in text and "shutting down" in text, text
+    assert "Traceback" not in server.stderr
