@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from mixpeek_tasks_mcp.budget import BudgetPolicy, KeyBudget
+from mixpeek_tasks_mcp.budget.hooks import BudgetHooks
 from mixpeek_tasks_mcp.client import Credentials, MixpeekError, TaskNotFoundError
 from mixpeek_tasks_mcp.clock import VirtualClock
 from mixpeek_tasks_mcp.models import ListTasksResponse, TaskResponse
@@ -53,6 +55,10 @@ class ScriptedTasks:
 
     async def list_tasks(self, request: Any, **_: Any) -> ListTasksResponse:  # pragma: no cover - one task
         return ListTasksResponse(results=[self._now(request.filters.AND[0].value[0])])
+
+    def budget_for(self, credentials: Credentials) -> KeyBudget:
+        """A key budget as the real client keeps one: asked what holds a wait that saw nothing of its task."""
+        return KeyBudget("core", BudgetPolicy(), self.clock, hooks=BudgetHooks())
 
 
 def finishing_at(seconds: float, final: str = "COMPLETED") -> Any:
@@ -157,6 +163,20 @@ async def test_transient_upstream_errors_are_polled_through() -> None:
     answers.append("COMPLETED")
     result, calls, _ = await waited(lambda now: answers.pop(0), 45)
     assert (result.outcome, result.polls, len(calls)) == ("success", 2, 4)
+
+
+async def test_a_wait_whose_every_check_the_budget_refused_times_out_without_a_task() -> None:
+    refused = MixpeekError("GET /v1/tasks/t1 was not sent: no room", status=429, error_type="request_budget")
+    result, calls, _ = await waited(lambda now: refused, 10)
+    assert (result.outcome, result.task, result.polls) == ("timed_out", None, 0)
+    assert result.unchecked is not None and "request budget" in result.unchecked
+    assert result.last_error == str(refused) and len(calls) >= 2  # it kept trying, up to its deadline
+
+
+async def test_mixpeek_failing_every_check_of_an_unseen_task_is_still_an_error() -> None:
+    with pytest.raises(MixpeekError) as failed:
+        await waited(lambda now: MixpeekError("Could not reach Mixpeek (ReadTimeout)", status=None), 10)
+    assert "ReadTimeout" in str(failed.value)
 
 
 async def test_not_found_and_auth_errors_end_the_wait_at_once() -> None:
