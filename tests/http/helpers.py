@@ -78,7 +78,7 @@ def mcp_url(server: DrainingServer) -> str:
 
 
 @asynccontextmanager
-async def modern_client(url: str, headers: dict[str, str]) -> AsyncIterator[Client]:
+async def modern_client(url: str, headers: dict[str, str] | None = None) -> AsyncIterator[Client]:
     """A 2026-07-28 client (server/discover, subscriptions/listen) over Streamable HTTP."""
     async with (
         httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0)) as http,
