@@ -443,6 +443,12 @@ def sandbox_families() -> Iterator[tuple[RunningSandbox, dict[str, list[dict[str
         yield running, by_family
 
 
+@pytest.fixture
+def family_settings(sandbox_families: tuple[RunningSandbox, dict[str, list[dict[str, Any]]]]) -> Settings:
+    """Default settings against the ``sandbox_families`` sandbox, without retries (as ``triage_settings``)."""
+    return sandbox_settings(sandbox_families[0].base_url, max_retries=0)
+
+
 async def _drill_down_totals(settings: Settings, result: dict[str, Any]) -> dict[str, int]:
     """Run every group's list_tasks call (and the canceled one): the total each reports, by signature."""
     totals: dict[str, int] = {}
@@ -467,17 +473,16 @@ def _expected_totals(result: dict[str, Any]) -> dict[str, int]:
 
 
 async def test_every_drill_down_of_every_sandbox_family_lists_exactly_its_group(
-    sandbox_families: tuple[RunningSandbox, dict[str, list[dict[str, Any]]]],
+    sandbox_families: tuple[RunningSandbox, dict[str, list[dict[str, Any]]]], family_settings: Settings
 ) -> None:
     """Each failure family of the sandbox is one group, whatever its ids look like, and every group's call
     (contains, eq or in) lists exactly the group's count: in the default scan and in one scan per status."""
-    running, by_family = sandbox_families
-    settings = sandbox_settings(running.base_url, max_retries=0)
+    _, by_family = sandbox_families
     seen: dict[str, int] = {}
     for arguments in [{}, *({"status": status} for status in STATUS_SCANS)]:
-        _, result, _ = await _call(settings, arguments)
+        _, result, _ = await _call(family_settings, arguments)
         assert result["stopped_because"] == "all", arguments
-        assert await _drill_down_totals(settings, result) == _expected_totals(result), arguments
+        assert await _drill_down_totals(family_settings, result) == _expected_totals(result), arguments
         if "status" not in arguments:
             assert result["more_groups"] > 0, "more causes than groups shown: the default scan shows the largest"
             continue
@@ -494,28 +499,23 @@ async def test_every_drill_down_of_every_sandbox_family_lists_exactly_its_group(
     }, "every family one group, of its size"
 
 
-async def test_canceled_tasks_without_an_error_are_counted_apart_from_the_causes(
-    sandbox_families: tuple[RunningSandbox, dict[str, list[dict[str, Any]]]],
-) -> None:
-    running, _ = sandbox_families
-    settings = sandbox_settings(running.base_url, max_retries=0)
-    text, result, _ = await _call(settings, {"status": "CANCELED"})
+async def test_canceled_tasks_without_an_error_are_counted_apart_from_the_causes(family_settings: Settings) -> None:
+    text, result, _ = await _call(family_settings, {"status": "CANCELED"})
     assert result["scanned"] == CANCELED_QUIETLY + 2
     assert result["canceled_without_error"] == CANCELED_QUIETLY and result["with_error"] == 2
     assert [(group["signature"], group["count"]) for group in result["groups"]] == [(CANCELED_WITH_TEXT, 2)]
     assert f"{CANCELED_QUIETLY} canceled, no error given (not a failure cause)" in text
     assert "2 tasks failed or carry an error, in 1 group" in text
-    _, default, _ = await _call(settings, {})
+    _, default, _ = await _call(family_settings, {})
     assert default["canceled_without_error"] == CANCELED_QUIETLY
     assert all(group["signature"] != "(no error text)" for group in default["groups"]), "no failure cause"
 
 
 async def test_partial_failures_say_how_many_documents_failed(
-    sandbox_families: tuple[RunningSandbox, dict[str, list[dict[str, Any]]]],
+    sandbox_families: tuple[RunningSandbox, dict[str, list[dict[str, Any]]]], family_settings: Settings
 ) -> None:
-    running, by_family = sandbox_families
-    settings = sandbox_settings(running.base_url, max_retries=0)
-    text, result, _ = await _call(settings, {"status": "COMPLETED_WITH_ERRORS"})
+    _, by_family = sandbox_families
+    text, result, _ = await _call(family_settings, {"status": "COMPLETED_WITH_ERRORS"})
     partial = [family.name for family in SANDBOX_FAMILIES if TaskStatus.COMPLETED_WITH_ERRORS in family.statuses]
     assert len(result["groups"]) == len(partial) >= 2
     for group in result["groups"]:
@@ -525,7 +525,7 @@ async def test_partial_failures_say_how_many_documents_failed(
         assert (group["failed_documents"], group["documents_of"]) == (failed, processed), group["signature"]
         assert group["documents_reported_by"] == group["count"] == len(docs)
         assert f"   {failed:,} of {processed:,} documents failed\n" in text + "\n"
-    _, failed_only, _ = await _call(settings, {"status": "FAILED"})
+    _, failed_only, _ = await _call(family_settings, {"status": "FAILED"})
     assert all("failed_documents" not in group for group in failed_only["groups"]), "only where the API gives it"
 
 

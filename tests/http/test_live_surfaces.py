@@ -21,6 +21,7 @@ from mixpeek_tasks_mcp.sandbox import RunningSandbox
 
 from ..e2e.conftest import stdio_server
 from .conftest import CLIENT_KEY, SERVER_KEY, ServeFactory, api_requests, fingerprint
+from .helpers import until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -54,11 +55,6 @@ async def connected(
     ):
         init = await session.initialize()
         yield session, updates, init.capabilities
-
-
-async def until(condition: Any) -> None:
-    while not condition():  # noqa: ASYNC110 - the state lives in the sandbox and the other process
-        await anyio.sleep(0.05)
 
 
 @pytest.mark.parametrize("transport", ["streamable-http", "sse"])

@@ -15,15 +15,9 @@ from mixpeek_tasks_mcp.settings import Settings
 
 from ..processes import REPO
 from .conftest import CLIENT_KEY, SERVER_KEY, TOKEN, ServeFactory, mcp_session, server_env
+from .helpers import INITIALIZE, MCP_HEADERS
 
 BOUND = 30.0
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 # --- start-up rules (no server needed) ---

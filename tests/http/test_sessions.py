@@ -10,35 +10,15 @@ from contextlib import contextmanager
 
 import httpx2
 
-from mixpeek_tasks_mcp.http.app import make_uvicorn_server
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 from mixpeek_tasks_mcp.settings import Settings
 
 from .conftest import SERVER_KEY, ServeFactory
-
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-TOOLS_LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
-HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-def open_session(http: httpx2.Client, url: str) -> str:
-    response = http.post(url, json=INITIALIZE, headers=HEADERS)
-    assert response.status_code == 200, response.text
-    session_id = response.headers["mcp-session-id"]
-    headers = {**HEADERS, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"}
-    assert http.post(url, json=INITIALIZED, headers=headers).status_code == 202
-    return session_id
+from .helpers import MCP_HEADERS, TOOLS_LIST, in_process_server, in_session, mcp_url, open_session
 
 
 def status_of(http: httpx2.Client, url: str, session_id: str) -> int:
-    headers = {**HEADERS, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"}
-    response = http.post(url, json=TOOLS_LIST, headers=headers)
+    response = http.post(url, json=TOOLS_LIST, headers=in_session(MCP_HEADERS, session_id))
     if response.status_code == 200:
         assert "list_tasks" in response.text
     return response.status_code
@@ -50,7 +30,7 @@ def get_stream(url: str, session_id: str) -> Iterator[None]:
     opened, done = threading.Event(), threading.Event()
 
     def hold() -> None:
-        headers = {"Accept": "text/event-stream", "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"}
+        headers = in_session({"Accept": "text/event-stream"}, session_id)
         with httpx2.Client(timeout=30) as http, http.stream("GET", url, headers=headers) as response:
             assert response.status_code == 200
             opened.set()
@@ -105,21 +85,10 @@ def test_the_count_of_sessions_stays_at_the_cap_however_many_are_abandoned(sandb
     settings = Settings(
         transport="streamable-http", port=0, api_base=sandbox.base_url, api_key=SERVER_KEY, max_sessions=5
     )
-    server = make_uvicorn_server(settings)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 15
-        while server.bound_port is None:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{server.bound_port}/mcp"
+    with in_process_server(settings) as server:
         cap = server.config.app.state.sessions
         with httpx2.Client(timeout=30) as http:
             for _ in range(60):
-                open_session(http, url)
+                open_session(http, mcp_url(server))
                 assert cap.open <= 5
         assert cap.open == 5 and cap.ended == 55
-    finally:
-        server.should_exit = True
-        thread.join(15)

@@ -8,41 +8,22 @@ refuses, and leaves the other key alone.
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
-from mcp import Client, ClientSession, MCPError
-from mcp.client.streamable_http import streamable_http_client
+from mcp import ClientSession, MCPError
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 from mixpeek_tasks_mcp.settings import Settings
 
-from .conftest import CLIENT_KEY, SERVER_KEY, ServeFactory, fingerprint, mcp_session
+from .conftest import CLIENT_KEY, ServeFactory, fingerprint, mcp_session
+from .helpers import USER_A, USER_B, modern_client, until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 BOUND = 120.0
 DEFAULTS = Settings()
-USER_A = {"X-Mixpeek-Api-Key": CLIENT_KEY}
-USER_B = {"X-Mixpeek-Api-Key": SERVER_KEY}
-
-
-async def until(condition: Any) -> None:
-    while not condition():  # noqa: ASYNC110 - the state lives in the sandbox and the server process
-        await anyio.sleep(0.05)
-
-
-@asynccontextmanager
-async def modern_client(url: str, headers: dict[str, str]) -> AsyncIterator[Client]:
-    """A 2026-07-28 client (subscriptions/listen) over Streamable HTTP."""
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0)) as http,
-        Client(streamable_http_client(url, http_client=http)) as client,
-    ):
-        yield client
 
 
 def _text(result: Any) -> str:

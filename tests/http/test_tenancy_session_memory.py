@@ -8,54 +8,28 @@ holds ~37 KB). Sessions now share one copy of equal list answers (shared_lists.p
 from __future__ import annotations
 
 import gc
-import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx2
 
-from mixpeek_tasks_mcp.http.app import make_uvicorn_server
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 from mixpeek_tasks_mcp.settings import Settings
 
 from .conftest import CLIENT_KEY, SERVER_KEY
+from .helpers import INITIALIZE, INITIALIZED, MCP_HEADERS, TOOLS_LIST, in_process_server, in_session, mcp_url
 
 SESSIONS = 40
 MAX_KB_PER_SESSION = 120
 """A bare one-tool SDK server holds ~37 KB per such session (docs/benchmarks.md); ours held ~316 KB."""
-HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-
-
-@contextmanager
-def in_process(settings: Settings) -> Iterator[str]:
-    server = make_uvicorn_server(settings)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 15
-        while server.bound_port is None:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{server.bound_port}/mcp"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 def listed_session(http: httpx2.Client, url: str, key: str) -> None:
-    headers = {**HEADERS, "X-Mixpeek-Api-Key": key}
+    headers = {**MCP_HEADERS, "X-Mixpeek-Api-Key": key}
     session_id = http.post(url, json=INITIALIZE, headers=headers).headers["mcp-session-id"]
-    inside = {**headers, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"}
-    assert http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=inside).is_success
-    listed = http.post(url, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, headers=inside)
+    inside = in_session(headers, session_id)
+    assert http.post(url, json=INITIALIZED, headers=inside).is_success
+    listed = http.post(url, json=TOOLS_LIST, headers=inside)
     assert listed.status_code == 200 and "wait_for_task" in listed.text
 
 
@@ -63,7 +37,8 @@ def test_a_session_that_listed_tools_holds_little_memory(sandbox: RunningSandbox
     settings = Settings(
         transport="streamable-http", port=0, api_base=sandbox.base_url, api_key=SERVER_KEY, allow_key_passthrough=True
     )
-    with in_process(settings) as url, httpx2.Client(timeout=30) as http:
+    with in_process_server(settings) as server, httpx2.Client(timeout=30) as http:
+        url = mcp_url(server)
         for key in (CLIENT_KEY, SERVER_KEY) * 3:  # first-use caches are not per-session memory
             listed_session(http, url, key)
         time.sleep(0.3)

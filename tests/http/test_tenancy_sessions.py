@@ -11,31 +11,11 @@ import re
 import httpx2
 
 from .conftest import CLIENT_KEY, SERVER_KEY, TOKEN, ServeFactory
+from .helpers import MCP_HEADERS, TOOLS_LIST, in_session, open_session
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-TOOLS_LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
 LIST_TASKS = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "list_tasks", "arguments": {}}}
-BASE = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-USER_A = {**BASE, "Authorization": f"Bearer {TOKEN}", "X-Mixpeek-Api-Key": CLIENT_KEY}
-USER_B = {**BASE, "Authorization": f"Bearer {TOKEN}", "X-Mixpeek-Api-Key": SERVER_KEY}
-
-
-def open_session(http: httpx2.Client, url: str, user: dict[str, str]) -> str:
-    response = http.post(url, json=INITIALIZE, headers=user)
-    assert response.status_code == 200, response.text
-    session_id = response.headers["mcp-session-id"]
-    assert http.post(url, json=INITIALIZED, headers=in_session(user, session_id)).status_code == 202
-    return session_id
-
-
-def in_session(user: dict[str, str], session_id: str) -> dict[str, str]:
-    return {**user, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"}
+USER_A = {**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}", "X-Mixpeek-Api-Key": CLIENT_KEY}
+USER_B = {**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}", "X-Mixpeek-Api-Key": SERVER_KEY}
 
 
 def test_another_users_request_on_a_session_is_answered_as_if_it_did_not_exist(serve: ServeFactory) -> None:

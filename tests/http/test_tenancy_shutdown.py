@@ -18,17 +18,11 @@ from mcp.types import CallToolResult
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 
 from ..processes import ServerProcess
-from .conftest import CLIENT_KEY, SERVER_KEY, ServeFactory, fingerprint, mcp_session
+from .conftest import SERVER_KEY, ServeFactory, fingerprint, mcp_session
+from .helpers import USER_A, USER_B, until
 
 pytestmark = pytest.mark.anyio
 BOUND = 90.0
-USER_A = {"X-Mixpeek-Api-Key": CLIENT_KEY}
-USER_B = {"X-Mixpeek-Api-Key": SERVER_KEY}
-
-
-async def until(condition: Any) -> None:
-    while not condition():  # noqa: ASYNC110 - the state lives in the sandbox and the server process
-        await anyio.sleep(0.05)
 
 
 async def _calls_then_sigterm(

@@ -8,10 +8,8 @@ poller's entries go.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -19,54 +17,26 @@ import httpx2
 import pytest
 
 from mixpeek_tasks_mcp.client import TasksClient
-from mixpeek_tasks_mcp.http.app import make_uvicorn_server
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 from mixpeek_tasks_mcp.server import build_server
 from mixpeek_tasks_mcp.settings import Settings
 from mixpeek_tasks_mcp.tools import AppState
 
 from .conftest import CLIENT_KEY, SERVER_KEY, fingerprint
+from .helpers import INITIALIZE, INITIALIZED, MCP_HEADERS, in_process_server, in_session, mcp_url, until
 
 pytestmark = pytest.mark.anyio
 BOUND = 90.0
 """Generous: the session ends about 25 s after its stream closed (never asserted as a duration)."""
-BASE = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-USER_A = {**BASE, "X-Mixpeek-Api-Key": CLIENT_KEY}
-USER_B = {**BASE, "X-Mixpeek-Api-Key": SERVER_KEY}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-
-
-@contextmanager
-def in_process_server(settings: Settings, state: AppState) -> Iterator[str]:
-    server = make_uvicorn_server(settings, build_server(settings, state=state))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 15
-        while server.bound_port is None:
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{server.bound_port}/mcp"
-    finally:
-        server.should_exit = True
-        thread.join(15)
-
-
-def in_session(user: dict[str, str], session_id: str) -> dict[str, str]:
-    return {**user, "Mcp-Session-Id": session_id, "MCP-Protocol-Version": "2025-06-18"}
+USER_A = {**MCP_HEADERS, "X-Mixpeek-Api-Key": CLIENT_KEY}
+USER_B = {**MCP_HEADERS, "X-Mixpeek-Api-Key": SERVER_KEY}
 
 
 async def subscribed_session(http: httpx2.AsyncClient, url: str, user: dict[str, str], uri: str) -> str:
     opened = await http.post(url, json=INITIALIZE, headers=user)
     session_id = opened.headers["mcp-session-id"]
     headers = in_session(user, session_id)
-    notified = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    assert (await http.post(url, json=notified, headers=headers)).status_code == 202
+    assert (await http.post(url, json=INITIALIZED, headers=headers)).status_code == 202
     subscribe = {"jsonrpc": "2.0", "id": 2, "method": "resources/subscribe", "params": {"uri": uri}}
     answer = await http.post(url, json=subscribe, headers=headers)
     assert answer.status_code == 200 and '"result"' in answer.text, answer.text[:300]
@@ -101,11 +71,6 @@ def requests_by(sandbox: RunningSandbox, key: str) -> list[dict[str, Any]]:
     return [entry for entry in sandbox.requests() if entry["key_fingerprint"] == fingerprint(key)]
 
 
-async def until(condition: Any) -> None:
-    while not condition():  # noqa: ASYNC110 - the state lives in the server thread and the sandbox
-        await anyio.sleep(0.1)
-
-
 async def test_subscriptions_of_a_vanished_client_stop_and_a_returning_one_keeps_them(
     sandbox: RunningSandbox,
 ) -> None:
@@ -120,7 +85,8 @@ async def test_subscriptions_of_a_vanished_client_stop_and_a_returning_one_keeps
     task_id = sandbox.create_task(status="PENDING")["task_id"]
     uri = f"mixpeek://tasks/{task_id}"
     heard: list[str] = []
-    with in_process_server(settings, state) as url, anyio.fail_after(BOUND):
+    with in_process_server(settings, build_server(settings, state=state)) as server, anyio.fail_after(BOUND):
+        url = mcp_url(server)
         async with httpx2.AsyncClient(timeout=30) as http:
             gone = await subscribed_session(http, url, USER_A, uri)
             back = await subscribed_session(http, url, USER_B, uri)
@@ -130,10 +96,10 @@ async def test_subscriptions_of_a_vanished_client_stop_and_a_returning_one_keeps
             async with get_stream(url, in_session(USER_B, back)):
                 pass  # B's connection drops too...
             async with get_stream(url, in_session(USER_B, back), heard):  # ...and B comes back
-                await until(lambda: state.poller.entry_count == 1)
+                await until(lambda: state.poller.entry_count == 1, every=0.1)
                 answer = await http.post(
                     url, json={"jsonrpc": "2.0", "id": 9, "method": "ping"}, headers=in_session(USER_A, gone)
                 )
                 assert answer.status_code == 404
                 sandbox.transition(task_id, "IN_PROGRESS")
-                await until(lambda: any("notifications/resources/updated" in line for line in heard))
+                await until(lambda: any("notifications/resources/updated" in line for line in heard), every=0.1)

@@ -16,24 +16,18 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import Client, ClientSession, MCPError
+from mcp import ClientSession, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import SubscriptionLost
 from mcp.types import LoggingMessageNotification, ResourceUpdatedNotification
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 
-from .conftest import CLIENT_KEY, SERVER_KEY, ServeFactory, api_requests
+from .conftest import ServeFactory, api_requests
+from .helpers import USER_A, USER_B, modern_client, until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 BOUND = 60.0
-USER_A = {"X-Mixpeek-Api-Key": CLIENT_KEY}
-USER_B = {"X-Mixpeek-Api-Key": SERVER_KEY}
-
-
-async def until(condition: Any) -> None:
-    while not condition():  # noqa: ASYNC110 - the state lives in the sandbox and the server process
-        await anyio.sleep(0.05)
 
 
 @asynccontextmanager
@@ -53,20 +47,11 @@ async def legacy(url: str, headers: dict[str, str]) -> AsyncIterator[tuple[Clien
         yield session, heard
 
 
-@asynccontextmanager
-async def modern(url: str, headers: dict[str, str]) -> AsyncIterator[Client]:
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0)) as http,
-        Client(streamable_http_client(url, http_client=http)) as client,
-    ):
-        yield client
-
-
 async def test_an_unknown_task_id_is_an_error_at_subscribe_time(serve: ServeFactory) -> None:
     server = serve("streamable-http", "--allow-key-passthrough")
     uri = "mixpeek://tasks/no_such_task_0123"
     with anyio.fail_after(BOUND):
-        async with legacy(server.url, USER_A) as (a, _), modern(server.url, USER_B) as b:
+        async with legacy(server.url, USER_A) as (a, _), modern_client(server.url, USER_B) as b:
             with warnings.catch_warnings(), pytest.raises(MCPError) as refused:
                 warnings.simplefilter("ignore")
                 await a.subscribe_resource(uri)
@@ -83,7 +68,7 @@ async def test_a_refused_key_ends_the_subscription_visibly(serve: ServeFactory, 
     uri = f"mixpeek://tasks/{task_id}"
     polls = lambda: sum(task_id in str(entry["path"]) for entry in api_requests(sandbox))  # noqa: E731
     with anyio.fail_after(BOUND):
-        async with legacy(server.url, USER_A) as (a, heard), modern(server.url, USER_B) as b:
+        async with legacy(server.url, USER_A) as (a, heard), modern_client(server.url, USER_B) as b:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 await a.subscribe_resource(uri)

@@ -100,7 +100,6 @@ async def test_stdio_traces_go_to_stderr_only_when_asked(sandbox: RunningSandbox
     env = clean_env(
         MIXPEEK_API_KEY=SERVER_KEY,
         MIXPEEK_API_BASE=sandbox.base_url,
-        MIXPEEK_MAX_REQUESTS_PER_MINUTE="0",
         OTEL_TRACES_EXPORTER="console",
         OTEL_BSP_SCHEDULE_DELAY="50",
     )

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from mixpeek_tasks_mcp.sandbox import RunningSandbox
 
 from .conftest import ServeFactory, api_requests, mcp_session, waiting_in_background
+from .helpers import modern_client
 
 pytestmark = pytest.mark.anyio
 
@@ -131,10 +129,7 @@ async def test_cancellation_stateless_modern_client(serve: ServeFactory, sandbox
     task_id = sandbox.create_task(status="PROCESSING")["task_id"]
     server = serve("streamable-http", "--stateless")
     with anyio.fail_after(BOUND):
-        async with (
-            httpx2.AsyncClient(timeout=httpx2.Timeout(30.0, read=300.0)) as http,
-            Client(streamable_http_client(server.url, http_client=http)) as client,
-        ):
+        async with modern_client(server.url) as client:
             await client.list_tools()
             at_cancel = await _cancel_after_two_polls(sandbox, task_id, client.call_tool)
             await _assert_polling_stopped(sandbox, task_id, at_cancel)
