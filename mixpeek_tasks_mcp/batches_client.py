@@ -26,6 +26,11 @@ def _bucket_path(bucket_id: str, batch_id: str) -> str:
     return f"/v1/buckets/{_segment(bucket_id)}/batches/{_segment(batch_id)}"
 
 
+def _batch_path(batch_id: str, bucket_id: str | None) -> str:
+    """The batch under its bucket, or org-level (``/v1/batches/{id}``) when no bucket is known."""
+    return _bucket_path(bucket_id, batch_id) if bucket_id else f"/v1/batches/{_segment(batch_id)}"
+
+
 class BatchesClient:
     """The batch endpoints of one TasksClient (sharing its connection pool and budget)."""
 
@@ -36,8 +41,7 @@ class BatchesClient:
         self, batch_id: str, *, credentials: Credentials, bucket_id: str | None = None, deadline: float | None = None
     ) -> Any:
         """``GET /v1/buckets/{bucket}/batches/{id}``, or ``GET /v1/batches/{id}`` (org-level) without a bucket."""
-        path = _bucket_path(bucket_id, batch_id) if bucket_id else f"/v1/batches/{_segment(batch_id)}"
-        return await self._tasks._request("GET", path, credentials, deadline=deadline)
+        return await self._tasks._request("GET", _batch_path(batch_id, bucket_id), credentials, deadline=deadline)
 
     async def batch_logs(
         self, bucket_id: str, batch_id: str, *, credentials: Credentials, tier_num: int | None = None
@@ -72,9 +76,9 @@ class BatchesClient:
         self, batch_id: str, *, credentials: Credentials, bucket_id: str | None = None, reason: str | None = None
     ) -> Any:
         """``POST .../cancel``: a TaskResponse whose ``cancellation`` counts the Ray jobs reached."""
-        base = _bucket_path(bucket_id, batch_id) if bucket_id else f"/v1/batches/{_segment(batch_id)}"
+        path = f"{_batch_path(batch_id, bucket_id)}/cancel"
         params = {"reason": reason} if reason else None
-        return await self._tasks._request("POST", f"{base}/cancel", credentials, params=params)
+        return await self._tasks._request("POST", path, credentials, params=params)
 
     async def cancel_tier(
         self, bucket_id: str, batch_id: str, tier_num: int, *, credentials: Credentials, reason: str | None = None

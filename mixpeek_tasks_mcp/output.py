@@ -26,18 +26,22 @@ _FILTER_SCALARS: list[Any] = [{"type": "string"}, {"type": "number"}, {"type": "
 _FILTER_VALUE_TYPES: list[Any] = [*_FILTER_SCALARS, {"type": "array", "items": {"anyOf": _FILTER_SCALARS}}]
 """What a condition's value can be, as the input schema says: a typeless node is refused by strict-tool
 helpers such as Anthropic's ``transform_schema``."""
-_FILTERS_KEYS: JsonDict = {
-    key: {
+
+
+def filter_conditions(value: JsonDict) -> JsonDict:
+    """A ``filters`` list (AND, OR, NOT) as an output schema shows it: conditions of field, operator and a
+    ``value`` described by the caller (the batch tools' next calls hold only string values)."""
+    return {
         "type": "array",
         "items": {
             "type": "object",
-            "properties": {
-                "field": {"type": "string"},
-                "operator": {"type": "string"},
-                "value": {"description": "The literal compared with.", "anyOf": _FILTER_VALUE_TYPES},
-            },
+            "properties": {"field": {"type": "string"}, "operator": {"type": "string"}, "value": value},
         },
     }
+
+
+_FILTERS_KEYS: JsonDict = {
+    key: filter_conditions({"description": "The literal compared with.", "anyOf": _FILTER_VALUE_TYPES})
     for key in ("AND", "OR", "NOT")
 }
 _SELECTION_KEYS: dict[str, Any] = {

@@ -60,7 +60,8 @@ from .settings import Settings
 from .task_ids import echo, task_id_problem
 from .task_watch import Notify, UnknownTask, first_look, reason, watch_task
 from .tenancy import LISTEN_STREAMS, SUBSCRIPTIONS, CapReached
-from .waits.poller import Poller, Subscription
+from .waits.poller import Poller
+from .waits.subscription import Subscription
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from typing import Final
 from .client import Credentials, MixpeekError, TaskNotFoundError
 from .observability import hooks as observe
 from .summary import task_row
-from .waits.poller import Observation, Poller, Subscription
+from .waits.poller import Poller
 from .waits.rules import is_transient
+from .waits.subscription import Observation, Subscription
 
 FIRST_LOOK_SECONDS: Final = 10.0
 """How long subscribing waits for the task's first check (shared with any wait on it) before accepting anyway."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 PASSTHROUGH_KEY_HEADER = "x-mixpeek-api-key"
 PASSTHROUGH_NAMESPACE_HEADER = "x-mixpeek-namespace"
+
+Options = ParamSpec("Options")
+Checked = TypeVar("Checked")
 
 
 @dataclass
@@ -101,6 +104,20 @@ def _state(ctx: Context[Any, Any]) -> AppState:
     return state
 
 
+def checked_or_refused(
+    check: Callable[Concatenate[dict[str, Any], Options], Checked],
+    arguments: dict[str, Any],
+    *args: Options.args,
+    **options: Options.kwargs,
+) -> Checked:
+    """A tool's arguments through its check (``validation``, ``batches.checks``), or the refusal as the tool's
+    error, naming every problem: every tool refuses bad input the same way, before anything is sent."""
+    try:
+        return check(arguments, *args, **options)
+    except InvalidArguments as refusal:
+        raise ToolError(refusal.render()) from None
+
+
 def caller_context(ctx: Context[Any, Any], priority: Priority) -> RequestContext:
     """The call as the key's budget sees it: its priority, its session (a fingerprint) and a note of waits."""
     request = ctx.request_context
@@ -123,10 +140,7 @@ def _result(text: str, structured: BaseModel) -> CallToolResult:
 
 async def list_tasks(arguments: dict[str, Any], ctx: Context[Any, Any]) -> Annotated[CallToolResult, ListTasksResult]:
     state = _state(ctx)
-    try:
-        checked = check_list_tasks(arguments)
-    except InvalidArguments as refusal:
-        raise ToolError(refusal.render()) from None
+    checked = checked_or_refused(check_list_tasks, arguments)
     context = caller_context(ctx, Priority.INTERACTIVE)
     try:
         with acting_as(context):
@@ -148,12 +162,12 @@ async def wait_for_task_tool(
 ) -> Annotated[CallToolResult, WaitResult]:
     state = _state(ctx)
     settings = state.settings
-    try:
-        checked = check_wait_for_task(
-            arguments, default_timeout=settings.wait_default_seconds, max_timeout=settings.wait_max_seconds
-        )
-    except InvalidArguments as refusal:
-        raise ToolError(refusal.render()) from None
+    checked = checked_or_refused(
+        check_wait_for_task,
+        arguments,
+        default_timeout=settings.wait_default_seconds,
+        max_timeout=settings.wait_max_seconds,
+    )
     from .waits.answer import Progress, answer_wait  # on first use, like triage: start-up loads neither
 
     progress = Progress(ctx.report_progress, checked.timeout_seconds)
@@ -178,10 +192,7 @@ async def triage_tasks_tool(
     arguments: dict[str, Any], ctx: Context[Any, Any]
 ) -> Annotated[CallToolResult, TriageResult]:
     state = _state(ctx)
-    try:
-        checked = check_triage_tasks(arguments, max_timeout=state.settings.wait_max_seconds)
-    except InvalidArguments as refusal:
-        raise ToolError(refusal.render()) from None
+    checked = checked_or_refused(check_triage_tasks, arguments, max_timeout=state.settings.wait_max_seconds)
     limit = checked.max_tasks
 
     async def report(scanned: int, total: int | None) -> None:

@@ -24,7 +24,7 @@ from ..summary import quote_untrusted
 from ..waits.poller import credentials_identity
 from .arguments import CancelTasksArguments, RetryBatchArguments
 from .confirm import ConfirmationBook, confirm, refused
-from .inspect import fetch_batch
+from .inspect import load_batch
 from .output import ActionResult, NextCall
 from .reading import BatchFacts, class_counts, int_of, read_batch, text_of
 
@@ -68,9 +68,7 @@ async def plan_cancel(
             plan.nothing_to_do = "None of these tasks is active, so there is nothing to kill."
         return plan
     assert checked.batch_id is not None
-    raw, found = await fetch_batch(batches, tasks, checked.batch_id, checked.bucket_id, credentials)
-    facts = read_batch(checked.batch_id, raw)
-    bucket = checked.bucket_id or facts.bucket_id or found
+    facts, bucket = await load_batch(batches, tasks, checked.batch_id, checked.bucket_id, credentials)
     running = _running(facts, checked.tier_num)
     tiers = len(facts.tiers)
     if checked.tier_num is not None:
@@ -101,9 +99,7 @@ async def plan_cancel(
 async def plan_retry(
     checked: RetryBatchArguments, batches: BatchesClient, tasks: TasksClient, credentials: Credentials
 ) -> Plan:
-    raw, found = await fetch_batch(batches, tasks, checked.batch_id, checked.bucket_id, credentials)
-    facts = read_batch(checked.batch_id, raw)
-    bucket = checked.bucket_id or facts.bucket_id or found
+    facts, bucket = await load_batch(batches, tasks, checked.batch_id, checked.bucket_id, credentials)
     records = [d for d in facts.failed if not checked.tier_nums or d.tier_num in checked.tier_nums]
     classes = class_counts(records)
     eligible = classes.get("transient", 0) if checked.retry_mode == "transient_only" else sum(classes.values())

@@ -34,7 +34,12 @@ def _tier(checker: Checker, path: str, value: Any) -> int | None:
     return checker.bounded_int(path, value, 0, MAX_TIER_NUM, " Tiers are numbered from 0.")
 
 
-def _common(tool: str, model: type[Model], arguments: Mapping[str, Any]) -> tuple[Checker, dict[str, Any]]:
+def _common(
+    tool: str, model: type[Model], arguments: Mapping[str, Any]
+) -> tuple[dict[str, Any], Checker, dict[str, Any]]:
+    """What every batch check starts with: the arguments without a strict-mode model's nulls and blanks
+    (``without_absent``), unknown names refused, and the ids and tier a tool takes checked into ``clean``."""
+    arguments = without_absent(arguments, model)
     checker = Checker()
     unknown_arguments(tool, checker, arguments, model.model_fields)
     clean: dict[str, Any] = {}
@@ -45,7 +50,7 @@ def _common(tool: str, model: type[Model], arguments: Mapping[str, Any]) -> tupl
                 clean[name] = _identifier(checker, name, arguments[name], limit)
     if arguments.get("tier_num") is not None and "tier_num" in model.model_fields:
         clean["tier_num"] = _tier(checker, "tier_num", arguments["tier_num"])
-    return checker, clean
+    return arguments, checker, clean
 
 
 def _finish(tool: str, model: type[Model], checker: Checker, clean: dict[str, Any]) -> Model:
@@ -56,8 +61,7 @@ def _finish(tool: str, model: type[Model], checker: Checker, clean: dict[str, An
 
 
 def check_inspect_batch(arguments: Mapping[str, Any]) -> InspectBatchArguments:
-    arguments = without_absent(arguments, InspectBatchArguments)  # a strict-mode model's nulls and blanks
-    checker, clean = _common("inspect_batch", InspectBatchArguments, arguments)
+    arguments, checker, clean = _common("inspect_batch", InspectBatchArguments, arguments)
     if arguments.get("log_lines") is not None:
         clean["log_lines"] = checker.bounded_int(
             "log_lines", arguments["log_lines"], 1, MAX_LOG_TAIL_LINES, f" The default is {LOG_TAIL_LINES}."
@@ -68,8 +72,7 @@ def check_inspect_batch(arguments: Mapping[str, Any]) -> InspectBatchArguments:
 
 
 def check_cancel_tasks(arguments: Mapping[str, Any]) -> CancelTasksArguments:
-    arguments = without_absent(arguments, CancelTasksArguments)  # a strict-mode model's nulls and blanks
-    checker, clean = _common("cancel_tasks", CancelTasksArguments, arguments)
+    arguments, checker, clean = _common("cancel_tasks", CancelTasksArguments, arguments)
     raw_ids = arguments.get("task_ids")
     if raw_ids is not None:
         raw_ids = [raw_ids] if isinstance(raw_ids, str) else raw_ids
@@ -86,8 +89,7 @@ def check_cancel_tasks(arguments: Mapping[str, Any]) -> CancelTasksArguments:
 
 
 def check_retry_batch(arguments: Mapping[str, Any]) -> RetryBatchArguments:
-    arguments = without_absent(arguments, RetryBatchArguments)  # a strict-mode model's nulls and blanks
-    checker, clean = _common("retry_batch", RetryBatchArguments, arguments)
+    arguments, checker, clean = _common("retry_batch", RetryBatchArguments, arguments)
     mode = arguments.get("retry_mode")
     if mode is not None:
         normalized = str(mode).strip().lower().replace("-", "_").replace(" ", "_") if isinstance(mode, str) else mode

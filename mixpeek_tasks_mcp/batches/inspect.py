@@ -76,6 +76,16 @@ async def fetch_batch(
         ) from None
 
 
+async def load_batch(
+    batches: BatchesClient, tasks: TasksClient, batch_id: str, bucket_id: str | None, credentials: Credentials
+) -> tuple[BatchFacts, str | None]:
+    """The batch, read, and its bucket: the one given, else the batch's own, else where it was found. Where
+    inspect_batch, cancel_tasks (a batch) and retry_batch all start, so they name the same bucket."""
+    raw, found = await fetch_batch(batches, tasks, batch_id, bucket_id, credentials)
+    facts = read_batch(batch_id, raw)
+    return facts, bucket_id or facts.bucket_id or found
+
+
 def choose_tier(facts: BatchFacts, asked: int | None) -> int | None:
     """The tier to show: the one asked for, else the first failing, else the running one, else the last."""
     if asked is not None:
@@ -138,9 +148,7 @@ async def inspect_batch(
     credentials: Credentials,
     writes_enabled: bool,
 ) -> tuple[str, InspectBatchResult]:
-    raw, found_in = await fetch_batch(batches, tasks, checked.batch_id, checked.bucket_id, credentials)
-    facts = read_batch(checked.batch_id, raw)
-    bucket = checked.bucket_id or facts.bucket_id or found_in
+    facts, bucket = await load_batch(batches, tasks, checked.batch_id, checked.bucket_id, credentials)
     tier = choose_tier(facts, checked.tier_num)
     missing = list(facts.missing)
     log_text, source = None, "logs"

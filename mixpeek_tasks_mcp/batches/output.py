@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from ..output import filter_conditions
+
 _ARGUMENT_KEYS: JsonDict = {
     "properties": {
         "batch_id": {"type": "string"},
@@ -15,22 +17,7 @@ _ARGUMENT_KEYS: JsonDict = {
         "task_ids": {"type": "array", "items": {"type": "string"}},
         "until": {"type": "string"},
         "retry_mode": {"type": "string"},
-        "filters": {
-            "type": "object",
-            "properties": {
-                "AND": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "field": {"type": "string"},
-                            "operator": {"type": "string"},
-                            "value": {"type": "string"},
-                        },
-                    },
-                }
-            },
-        },
+        "filters": {"type": "object", "properties": {"AND": filter_conditions({"type": "string"})}},
     }
 }
 _CLASS_KEYS: JsonDict = {"properties": {name: {"type": "integer"} for name in ("transient", "permanent", "resource")}}

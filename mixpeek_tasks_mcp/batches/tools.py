@@ -15,8 +15,7 @@ from mcp_types import InputRequiredResult
 from ..client import MixpeekError
 from ..schema import self_contained_schema
 from ..settings import Settings
-from ..tools import ANNOTATIONS, AppState, _result, _state, _tool, credentials_for
-from ..validation import InvalidArguments
+from ..tools import ANNOTATIONS, AppState, _result, _state, _tool, checked_or_refused, credentials_for
 from .arguments import CancelTasksArguments, InspectBatchArguments, RetryBatchArguments
 from .descriptions import CANCEL_TASKS_DESCRIPTION, INSPECT_BATCH_DESCRIPTION, RETRY_BATCH_DESCRIPTION
 from .output import ActionResult, InspectBatchResult
@@ -47,10 +46,7 @@ async def inspect_batch_tool(
     from .checks import check_inspect_batch
     from .inspect import inspect_batch  # on first use: start-up loads none of the batch machinery
 
-    try:
-        checked = check_inspect_batch(arguments)
-    except InvalidArguments as refusal:
-        raise ToolError(refusal.render()) from None
+    checked = checked_or_refused(check_inspect_batch, arguments)
     try:
         text, result = await inspect_batch(
             checked,
@@ -71,10 +67,11 @@ async def _write(tool: str, arguments: dict[str, Any], ctx: Context[Any, Any]) -
     from .actions import run_action
     from .checks import check_cancel_tasks, check_retry_batch
 
-    try:
-        checked = check_cancel_tasks(arguments) if tool == "cancel_tasks" else check_retry_batch(arguments)
-    except InvalidArguments as refusal:
-        raise ToolError(refusal.render()) from None
+    checked: CancelTasksArguments | RetryBatchArguments = (
+        checked_or_refused(check_cancel_tasks, arguments)
+        if tool == "cancel_tasks"
+        else checked_or_refused(check_retry_batch, arguments)
+    )
     try:
         return await run_action(
             tool,

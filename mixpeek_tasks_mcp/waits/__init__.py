@@ -9,6 +9,7 @@ One wait, top to bottom (each module calls only the ones below it):
 - ``poller``: the one shared poll loop (shared and batched checks, per credentials); it schedules each task's
   next check from ``schedule`` (the backoff, and its memory across calls) and ``estimate`` (a poll aimed at
   an estimated finish, only ever earlier than the backoff's).
+- ``subscription``: a wait's side of the poller: the tasks it follows and the observations it was handed.
 - ``rules``: when an observation ends a wait, with which outcome, and when the task finished (``settled``,
   ``outcome_of``, ``is_transient``, ``finish_time``).
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from ..client import Credentials, MixpeekError, TaskNotFoundError
 from ..draining import DRAIN
 from ..models import TaskResponse
-from .poller import Observation, Poller, Subscription
+from .poller import Poller
 from .rules import WaitOutcome, is_budget_refusal, is_transient, settled
 from .selection import MAX_FOLLOWED, Survey, Surveyor
+from .subscription import Observation, Subscription
 
 DEADLINE_GRACE = 5.0
 """How long past its deadline a wait still waits for the last check (the request itself takes time)."""

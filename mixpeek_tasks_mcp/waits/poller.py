@@ -12,7 +12,8 @@ its own tasks, never another group's next check.
 Checks are background requests of their key's budget, dropped unsent once nobody watches (``budgeted.py``).
 
 The loop is a task of the running event loop, started on first use; it ends when no entry is left. Entries
-live only while a subscription watches them: a finished, cancelled or disconnected wait leaves nothing behind.
+live only while a subscription watches them (subscription.py, a wait's side of all this): a finished, cancelled
+or disconnected wait leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -27,17 +28,16 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from ..budget import BudgetNote, RequestDropped, current_context
+from ..budget import RequestDropped
 from ..client import Credentials, MixpeekError, TasksClient
 from ..clock import Clock, wait_event
-from ..draining import DRAIN
-from ..models import ListTasksRequest, TaskResponse
+from ..models import ListTasksRequest
 from ..observability import hooks as observe
-from ..statuses import classify, is_final
 from .budgeted import check_context
 from .estimate import FinishEstimator
 from .schedule import Backoff, BackoffMemory
 from .shared_checks import SharedChecks, get_one
+from .subscription import Observation, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -58,19 +58,6 @@ MAX_GET_ONLY_GROUPS = 1024
 def credentials_identity(credentials: Credentials) -> str:
     """Who a request is made as, without keeping the key itself as a table key."""
     return credentials.identity
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One check of one task: the task, or why the check failed."""
-
-    task: TaskResponse | None
-    error: MixpeekError | None
-    at: float
-
-    @property
-    def final(self) -> bool:
-        return self.task is not None and is_final(classify(self.task.status))
 
 
 @dataclass(eq=False)
@@ -97,57 +84,6 @@ class PollerStats:
     checks: int = 0
     batches: int = 0
     dropped: int = 0  # checks not sent: nobody watched their tasks any more when the budget allowed them
-
-
-class Subscription:
-    """One wait's view of the poller: the tasks it follows, and the observations that arrived for them."""
-
-    def __init__(self, poller: Poller, credentials: Credentials, deadline: float) -> None:
-        self.poller = poller
-        self.credentials = credentials
-        self.deadline = deadline
-        self.identity = credentials_identity(credentials)
-        self.owner, self.note = current_context().owner, current_context().note or BudgetNote()  # budget/
-        self.task_ids: set[str] = set()
-        self.pending: dict[str, Observation] = {}
-        self.polls = 0
-        self.trace_link = observe.trace_link()
-        self._event = anyio.Event()
-
-    def deliver(self, task_id: str, observation: Observation) -> None:
-        self.pending[task_id] = observation
-        if observation.task is not None:
-            self.polls += 1
-        self._event.set()
-
-    def follow(self, task_ids: Iterable[str]) -> None:
-        for task_id in task_ids:
-            if task_id not in self.task_ids:
-                self.task_ids.add(task_id)
-                self.poller._attach(self, task_id)
-
-    def drop(self, task_id: str) -> None:
-        if task_id in self.task_ids:
-            self.task_ids.discard(task_id)
-            self.pending.pop(task_id, None)
-            self.poller._detach(self, task_id)
-
-    def close(self) -> None:
-        for task_id in list(self.task_ids):
-            self.drop(task_id)
-
-    def next_attempt(self, task_id: str) -> int:
-        entry = self.poller._entries.get((self.identity, task_id))
-        return entry.attempt if entry is not None else 0
-
-    async def updates(self, until: float) -> dict[str, Observation]:
-        """What arrived since the last call, waiting for something until the clock reaches ``until``."""
-        if not self.pending:
-            with DRAIN.cuts_short():  # a shutdown ends the wait (draining.py)
-                await wait_event(self._event, self.poller.clock, until - self.poller.clock.now())
-        self._event = anyio.Event()
-        arrived, self.pending = self.pending, {}
-        return arrived
 
 
 class Poller:
