@@ -93,11 +93,17 @@ def group_lines(index: int, group: ErrorGroup) -> list[str]:
     return lines
 
 
-def render(result: TriageResult, described_selection: str) -> str:
+def render(result: TriageResult, described_selection: str, *, only_batch: str | None = None) -> str:
+    """The text of a triage; ``only_batch``: the selection is just this batch, so no match means no such batch."""
     lines = [f"Triage of {described_selection}", result.coverage]
     if result.upstream_error:
         lines.append(f"Why it stopped: {result.upstream_error[:400]}")
-    lines.append(f"Statuses: {_counts(result.status_counts)}" if result.status_counts else "No tasks matched.")
+    if result.status_counts:
+        lines.append(f"Statuses: {_counts(result.status_counts)}")
+    elif only_batch is not None and result.upstream_error is None:
+        lines.append(f"No task matches batch {only_batch}; check the id.")
+    else:
+        lines.append("No tasks matched.")
     if result.task_type_counts:
         lines.append(f"Types: {_counts(result.task_type_counts)}")
     if result.with_error:

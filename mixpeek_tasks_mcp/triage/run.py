@@ -110,7 +110,8 @@ async def run_triage(
         next_call=next_call,
     )
     fit_structured(result)
-    text = render(result, describe_selection(selection_json, defaulted))
+    only_batch = arguments.batch_id if arguments.selection() == TaskSelection(batch_id=arguments.batch_id) else None
+    text = render(result, describe_selection(selection_json, defaulted), only_batch=only_batch)
     return text, result
 
 

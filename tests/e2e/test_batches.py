@@ -84,6 +84,7 @@ async def test_a_mistyped_batch_says_so_plainly_on_every_tool(sandbox: RunningSa
     assert "next_call" not in structured and "summary" not in structured
     assert text_of(listed).startswith("No task matches batch btch_typo0000; check the id")
     assert triaged.structured_content is not None and triaged.structured_content["scanned"] == 0
+    assert "No task matches batch btch_typo0000; check the id." in text_of(triaged).splitlines(), text_of(triaged)
     condition = {"field": "additional_data.batch_id", "operator": "eq", "value": "btch_typo0000"}
     bodies = [entry["body"] for entry in api_requests(sandbox, "/v1/tasks/list")]
     assert bodies and all(condition in body["filters"]["AND"] for body in bodies), bodies
